@@ -1,0 +1,53 @@
+"""One error type that lists every problem found in the environment at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A single thing wrong with the environment: the variable at fault and what was expected.
+
+    ``message`` must never contain a secret value; it may name references and variables.
+    """
+
+    name: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}"
+
+
+class ConfigError(ImproperlyConfigured):
+    """Raised once, after every builder has run, with all problems found."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if len(self.problems) == 1:
+            return f"django-aws-settings: {self.problems[0]}"
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        return f"django-aws-settings found {len(self.problems)} problems:\n{lines}"
+
+
+class Problems:
+    """Collects problems so callers can report all of them in one ConfigError."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, name: str, message: str) -> None:
+        self.items.append(Problem(name, message))
+
+    def extend(self, error: ConfigError) -> None:
+        self.items.extend(error.problems)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(self.items)
