@@ -37,7 +37,19 @@ _EXPORTS = {
     "storages": ".storages",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ConfigError",
+    "allowed_hosts",
+    "caches",
+    "celery_settings",
+    "configure",
+    "csrf_trusted_origins",
+    "databases",
+    "logging_config",
+    "resolved",
+    "security_settings",
+    "storages",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,134 @@
+"""Redis / Valkey URLs shared by the cache and Celery builders.
+
+Validation uses :func:`urllib.parse.urlsplit` rather than django-environ's ``cache_url``:
+the latter drops the scheme and database of ``valkeys://`` URLs and splits a password that
+contains a comma into two servers. No message built here ever contains the URL, which may
+carry an AUTH token in its userinfo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import ssl
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .env import Reader
+
+# redis-py and kombu only know redis:// and rediss://; Valkey speaks the same protocol.
+REDIS_SCHEMES = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valkeys": "rediss"}
+TLS_SCHEME = "rediss"
+CA_BUNDLE_VARIABLE = "REDIS_CA_BUNDLE"
+URL_SHAPE = "redis[s]://[[user]:password@]host[:port][/db] (or valkey[s]://)"
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,19})://")
+
+
+@dataclass(frozen=True)
+class RedisUrl:
+    """A validated Redis URL in the spelling redis-py and kombu accept."""
+
+    url: str  # may carry credentials: never log or print it
+    tls: bool
+    db: int
+
+    def __repr__(self) -> str:
+        return f"RedisUrl(tls={self.tls}, db={self.db})"
+
+
+def url_scheme(value: str) -> str | None:
+    """The lowercased scheme of ``value`` when it looks like ``scheme://...``, else None.
+
+    Only a short, well-formed scheme is returned, so it is safe to name in a message.
+    """
+    match = _SCHEME.match(value)
+    return match.group(1).lower() if match else None
+
+
+def is_redis_url(value: str | None) -> bool:
+    return value is not None and url_scheme(value) in REDIS_SCHEMES
+
+
+def redis_url(r: Reader, name: str, value: str) -> RedisUrl | None:
+    """The URL in ``value`` (read from variable ``name``), or None after recording a problem."""
+    scheme = url_scheme(value)
+    if scheme not in REDIS_SCHEMES:
+        r.problem(name, f"expected {URL_SHAPE}, got {scheme_description(value)}")
+        return None
+    reason = _malformed(value)
+    if reason is not None:
+        r.problem(name, f"is not a valid Redis URL: {reason}; expected {URL_SHAPE}")
+        return None
+    target = REDIS_SCHEMES[scheme]
+    path = urlsplit(value).path.strip("/")
+    return RedisUrl(target + value[len(scheme) :], target == TLS_SCHEME, int(path or 0))
+
+
+def _malformed(value: str) -> str | None:
+    """Why ``value`` is not a usable Redis URL (without quoting any part of it), or None."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError for a non-numeric or out-of-range port
+    except ValueError:
+        return "the host or port cannot be parsed (percent-encode special characters)"
+    if not parts.hostname:
+        return "it has no host (percent-encode special characters in the password)"
+    if port == 0:
+        return "the port must be between 1 and 65535"
+    if not re.fullmatch(r"/?|/\d+", parts.path):
+        return "the path must be a database number such as /0"
+    if parts.fragment:
+        return "it has a '#' fragment (percent-encode '#' in the password as %23)"
+    # redis-py and Celery let URL query options override keyword arguments, so a query
+    # could silently turn certificate verification off.
+    if any(key.startswith("ssl") for key, _ in parse_qsl(parts.query, keep_blank_values=True)):
+        return f"TLS options are not accepted in the URL (use rediss:// and {CA_BUNDLE_VARIABLE})"
+    return None
+
+
+def tls_options(r: Reader) -> dict[str, Any]:
+    """redis-py / Celery TLS options: verify the certificate chain and the host name.
+
+    The system store is used unless REDIS_CA_BUNDLE names a PEM file (ElastiCache presents
+    certificates from public Amazon CAs, so most deployments leave it unset).
+    """
+    options: dict[str, Any] = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_check_hostname": True}
+    ca_bundle = r.text(CA_BUNDLE_VARIABLE)
+    if ca_bundle is not None:
+        if os.path.isfile(ca_bundle):
+            options["ssl_ca_certs"] = ca_bundle
+        else:
+            r.problem(
+                CA_BUNDLE_VARIABLE,
+                f"expected the path of a PEM file of CA certificates; no file at {ca_bundle}",
+            )
+    return options
+
+
+def seconds(
+    r: Reader, name: str, default: float, *, minimum: float = 0, maximum: float = 3600
+) -> float:
+    """A number of seconds above ``minimum`` (fractions allowed), or ``default`` when unset.
+
+    ``minimum=-1`` accepts zero.
+    """
+    value = r.text(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not minimum < number <= maximum:  # also false for nan and inf
+        lower = "0 or more" if minimum < 0 else f"above {minimum:g}"
+        r.problem(name, f"expected a number of seconds {lower} and at most {maximum:g}")
+        return default
+    return number
+
+
+def scheme_description(value: str) -> str:
+    """'a memcached:// URL' or 'a value that is not a URL': says what was given, safely."""
+    scheme = url_scheme(value)
+    return f"a {scheme}:// URL" if scheme else "a value that is not a URL"
