@@ -259,9 +259,10 @@ def _harden_postgresql(r: Reader, settings: dict[str, Any], source: str) -> None
         ):
             r.problem(
                 ca_source,
-                f"the CA bundle {ca_bundle} does not exist; sslmode={sslmode} checks the"
-                " server certificate against it (the RDS global bundle is at"
-                " https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)",
+                f"{ca_bundle} does not exist; sslmode={sslmode} verifies the server"
+                " certificate against this CA bundle (install the RDS global bundle from"
+                " https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem there,"
+                " or set DATABASE_CA_BUNDLE to the bundle's path)",
             )
 
     if r.production or r.text("DATABASE_CONNECT_TIMEOUT") is not None:

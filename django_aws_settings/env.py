@@ -104,8 +104,8 @@ class AwsClients:
 
                 config = Config(
                     connect_timeout=2,
-                    read_timeout=5,
-                    retries={"max_attempts": 3, "mode": "standard"},
+                    read_timeout=3,
+                    retries={"total_max_attempts": 3, "mode": "standard"},
                 )
                 self._clients[service] = boto3.session.Session().client(
                     service,  # type: ignore[call-overload]
@@ -204,6 +204,7 @@ def _aws_failure(error: Exception, service: str, region: str | None) -> _Failure
         BotoCoreError,
         ClientError,
         ConnectionError,
+        HTTPClientError,
         NoCredentialsError,
         NoRegionError,
     )
@@ -217,7 +218,7 @@ def _aws_failure(error: Exception, service: str, region: str | None) -> _Failure
         return _Failure("no AWS credentials found (expected the task role or the default chain)")
     if isinstance(error, NoRegionError):
         return _Failure("no AWS region: set AWS_REGION")
-    if isinstance(error, ConnectionError):
+    if isinstance(error, (ConnectionError, HTTPClientError)):
         return _Failure(
             f"could not reach {service} in {region or 'the default region'}"
             f" ({type(error).__name__})"

@@ -32,11 +32,11 @@ def allowed_hosts(
     r = reader(environ)
     hosts = r.items("ALLOWED_HOSTS")
     if r.production:
-        if not hosts:
-            r.required(
+        if not hosts:  # unset, empty or only commas
+            r.problem(
                 "ALLOWED_HOSTS",
-                "the comma-separated domain names the app is served on,"
-                " such as app.example.com,.example.org",
+                "is required when DJANGO_ENV=production; expected the comma-separated domain"
+                " names the app is served on, such as app.example.com,.example.org",
             )
         if "*" in hosts:
             r.problem(

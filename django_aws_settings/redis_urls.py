@@ -68,13 +68,14 @@ def redis_url(r: Reader, name: str, value: str) -> RedisUrl | None:
 
 def _malformed(value: str) -> str | None:
     """Why ``value`` is not a usable Redis URL (without quoting any part of it), or None."""
+    unreadable = "its host and port cannot be read (percent-encode / # ? @ in the password)"
     try:
         parts = urlsplit(value)
         port = parts.port  # raises ValueError for a non-numeric or out-of-range port
     except ValueError:
-        return "the host or port cannot be parsed (percent-encode special characters)"
+        return unreadable
     if not parts.hostname:
-        return "it has no host (percent-encode special characters in the password)"
+        return unreadable
     if port == 0:
         return "the port must be between 1 and 65535"
     if not re.fullmatch(r"/?|/\d+", parts.path):

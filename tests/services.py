@@ -1095,7 +1095,10 @@ class EcsMetadataEndpoint:
         self._server = _EcsHttpServer((LOOPBACK, 0), _EcsHandler)
         self._server.endpoint = self
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="ecs-metadata", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
+            name="ecs-metadata",
+            daemon=True,
         )
         self._thread.start()
 

@@ -1,0 +1,95 @@
+"""CACHES: Django's own Redis backend on ElastiCache (Redis or Valkey), TLS verified.
+
+``CACHE_URL`` (or ``REDIS_URL``, the name Heroku and Render use) picks the backend;
+``locmem://`` and ``dummy://`` choose a local cache explicitly. Short socket timeouts keep
+an unreachable cache from holding requests hostage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .env import Reader, reader
+from .redis_urls import is_redis_url, redis_url, scheme_description, seconds, tls_options
+
+SOURCE_VARIABLES = ("CACHE_URL", "REDIS_URL")
+
+REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+LOCMEM_BACKEND = "django.core.cache.backends.locmem.LocMemCache"
+DUMMY_BACKEND = "django.core.cache.backends.dummy.DummyCache"
+LOCAL_BACKENDS = {"locmem": LOCMEM_BACKEND, "dummy": DUMMY_BACKEND}
+
+# A cache is an optimisation: failing after a second beats waiting redis-py's default 5 s
+# (or forever, with redis-py < 6) while a request holds a worker.
+DEFAULT_SOCKET_TIMEOUT = 1.0
+DEFAULT_SOCKET_CONNECT_TIMEOUT = 1.0
+DEFAULT_KEY_PREFIX = "django"
+EXPECTED_URL = (
+    "a redis://, rediss://, valkey://, valkeys:// URL, or locmem:// or dummy:// "
+    "to choose a local cache"
+)
+
+_KEY_PREFIX = re.compile(r"[!-~]{1,100}")  # printable ASCII without spaces, as memcached-safe
+
+
+def caches(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Django's CACHES with one ``default`` alias."""
+    r = reader(environ)
+    name, url = _source(r)
+    default = _default_cache(r, name, url)
+    default["KEY_PREFIX"] = _key_prefix(r)
+    r.raise_if_any()
+    return {"default": default}
+
+
+def _source(r: Reader) -> tuple[str, str | None]:
+    """The variable that configures the cache and its value (None when neither is set)."""
+    for name in SOURCE_VARIABLES:
+        value = r.text(name)
+        if value is not None:
+            return name, value
+    if r.production:
+        r.problem(
+            "CACHE_URL",
+            f"is required when DJANGO_ENV=production (REDIS_URL is used when CACHE_URL is "
+            f"unset); expected {EXPECTED_URL}",
+        )
+    return "CACHE_URL", None
+
+
+def _default_cache(r: Reader, name: str, value: str | None) -> dict[str, Any]:
+    if value is None:
+        return {"BACKEND": LOCMEM_BACKEND, "LOCATION": ""}
+    if not is_redis_url(value):
+        scheme = value.split("://", 1)[0].lower() if "://" in value else None
+        if scheme in LOCAL_BACKENDS:
+            return {"BACKEND": LOCAL_BACKENDS[scheme], "LOCATION": value.split("://", 1)[1]}
+        r.problem(name, f"expected {EXPECTED_URL}, got {scheme_description(value)}")
+        return {}
+    options: dict[str, Any] = {
+        "socket_connect_timeout": seconds(
+            r, "CACHE_SOCKET_CONNECT_TIMEOUT", DEFAULT_SOCKET_CONNECT_TIMEOUT, maximum=60
+        ),
+        "socket_timeout": seconds(r, "CACHE_SOCKET_TIMEOUT", DEFAULT_SOCKET_TIMEOUT, maximum=60),
+    }
+    url = redis_url(r, name, value)
+    if url is None:
+        return {}
+    if url.tls:
+        options.update(tls_options(r))
+    # A one-element list: Django splits a string LOCATION on "," and ";", which are legal
+    # in ElastiCache AUTH tokens and would cut the URL in two.
+    return {"BACKEND": REDIS_BACKEND, "LOCATION": [url.url], "OPTIONS": options}
+
+
+def _key_prefix(r: Reader) -> str:
+    """CACHE_KEY_PREFIX, else the project package (so apps sharing one Redis never collide)."""
+    prefix = r.text("CACHE_KEY_PREFIX")
+    if prefix is None:
+        project = (r.text("DJANGO_SETTINGS_MODULE") or "").split(".", 1)[0]
+        return project or DEFAULT_KEY_PREFIX
+    if not _KEY_PREFIX.fullmatch(prefix):
+        r.problem("CACHE_KEY_PREFIX", "expected at most 100 printable characters without spaces")
+    return prefix

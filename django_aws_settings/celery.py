@@ -1,0 +1,348 @@
+"""CELERY_* settings for ``app.config_from_object("django.conf:settings", namespace="CELERY")``.
+
+The broker is Redis/Valkey (ElastiCache, TLS verified) or SQS (credentials from the task
+role). Defaults favour not losing tasks: late acknowledgement, one prefetched task per
+process, time limits below the broker's visibility timeout so a running task is never
+handed to a second worker. With nothing set in development, tasks run eagerly in-process.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from .env import Reader, ResolvedEnviron, reader
+from .redis_urls import (
+    REDIS_SCHEMES,
+    RedisUrl,
+    is_redis_url,
+    redis_url,
+    scheme_description,
+    seconds,
+    tls_options,
+    url_scheme,
+)
+
+SOURCE_VARIABLES = ("CELERY_BROKER_URL",)
+BROKER_VARIABLE = "CELERY_BROKER_URL"
+RESULT_BACKEND_VARIABLE = "CELERY_RESULT_BACKEND"
+ROUTES_VARIABLE = "CELERY_TASK_ROUTES"
+QUEUES_VARIABLE = "CELERY_QUEUES"  # every queue some worker consumes, comma-separated
+DEFAULT_QUEUE_VARIABLE = "CELERY_DEFAULT_QUEUE"
+# Heroku and Render apps usually share one Redis between the cache and the broker.
+BROKER_FALLBACK_VARIABLES = ("REDIS_URL", "CACHE_URL")
+
+EAGER_BROKER = "memory://"
+DISABLED_BACKEND = "disabled"  # Celery's own alias, so the raw variable means the same to it
+DEFAULT_QUEUE = "default"
+DEFAULT_TIME_LIMIT = 300
+DEFAULT_VISIBILITY_TIMEOUT = 3600
+DEFAULT_RESULT_EXPIRES = 86_400
+# Above kombu's 1 s BRPOP timeout, so an idle worker's blocking read never times out.
+DEFAULT_REDIS_SOCKET_TIMEOUT = 5.0
+DEFAULT_SQS_POLLING_INTERVAL = 1.0
+SQS_WAIT_TIME_SECONDS = 10  # long polling: fewer empty (billed) ReceiveMessage calls
+SQS_MAX_VISIBILITY_TIMEOUT = 43_200  # 12 hours, SQS's limit
+QUEUE_NAME_LIMIT = 80  # SQS's limit, prefix included; applied to Redis too for portability
+
+EXPECTED_BROKER = "a redis://, rediss://, valkey://, valkeys:// or sqs:// URL"
+EXPECTED_QUEUE = (
+    f"a queue name of letters, digits, '-' and '_' (at most {QUEUE_NAME_LIMIT} characters)"
+)
+EXPECTED_ROUTES = (
+    "comma-separated task=queue pairs such as app.tasks.send_email=emails,reports.tasks.*=reports"
+)
+
+_QUEUE_NAME = re.compile(rf"[A-Za-z0-9_-]{{1,{QUEUE_NAME_LIMIT}}}")
+_QUEUE_PREFIX = re.compile(rf"[A-Za-z0-9_-]{{0,{QUEUE_NAME_LIMIT - 1}}}")
+_TASK_PATTERN = re.compile(r"[A-Za-z0-9_.*]+")  # dotted task names; "*" globs, as Celery's
+
+
+@dataclass(frozen=True)
+class _Broker:
+    kind: Literal["redis", "sqs"]
+    url: str
+    redis: RedisUrl | None = None
+
+
+@dataclass
+class _Limits:
+    hard: int
+    soft: int
+    visibility: int
+
+
+@dataclass
+class _Queues:
+    default: str
+    routes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The CELERY_* settings: broker, result backend, reliability defaults and routing."""
+    r = reader(environ)
+    broker = _broker(r)
+    backend, backend_tls = _result_backend(r, broker)
+    broker_tls = broker is not None and broker.redis is not None and broker.redis.tls
+    tls = tls_options(r) if broker_tls or backend_tls else None
+    limits = _limits(r, sqs=broker is not None and broker.kind == "sqs")
+    queues = _queues(r)
+    socket_timeout = seconds(
+        r, "CELERY_REDIS_SOCKET_TIMEOUT", DEFAULT_REDIS_SOCKET_TIMEOUT, minimum=1, maximum=300
+    )
+    events = r.flag("CELERY_SEND_EVENTS", default=False)
+    if events and broker is not None and broker.kind == "sqs":
+        r.problem(
+            "CELERY_SEND_EVENTS",
+            "expected false with an sqs:// broker: events need a broadcast (fanout) exchange, "
+            "which the SQS transport does not provide",
+        )
+    result_expires = r.integer("CELERY_RESULT_EXPIRES", DEFAULT_RESULT_EXPIRES, minimum=1)
+    settings: dict[str, Any] = {
+        "CELERY_BROKER_URL": EAGER_BROKER if broker is None else broker.url,
+        "CELERY_RESULT_BACKEND": backend,
+        # Only when nothing names a broker (development): run tasks in-process, and let
+        # their exceptions surface where .delay() was called instead of being stored.
+        "CELERY_TASK_ALWAYS_EAGER": broker is None,
+        "CELERY_TASK_EAGER_PROPAGATES": True,
+        "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
+        # Acknowledge after the task ran, so a worker killed mid-task (deploy, scale-in,
+        # OOM) leaves it to be redelivered rather than lost; tasks must be idempotent.
+        "CELERY_TASK_ACKS_LATE": True,
+        "CELERY_TASK_REJECT_ON_WORKER_LOST": True,
+        # Unacknowledged tasks would be redelivered anyway after a lost connection;
+        # cancelling them stops the same task from running twice at once.
+        "CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS": True,
+        # With late acks a prefetched task waits behind a long one on a busy process.
+        "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
+        "CELERY_TASK_TIME_LIMIT": limits.hard,
+        "CELERY_TASK_SOFT_TIME_LIMIT": limits.soft,
+        "CELERY_RESULT_EXPIRES": result_expires,
+        "CELERY_TASK_DEFAULT_QUEUE": queues.default,
+        "CELERY_TASK_ROUTES": queues.routes,
+        # Off, as in Celery: only Flower / `celery events` read them, and every task would
+        # publish several messages for nobody. CELERY_SEND_EVENTS=true turns both on.
+        "CELERY_WORKER_SEND_TASK_EVENTS": events,
+        "CELERY_TASK_SEND_SENT_EVENT": events,
+    }
+    if broker is not None and broker.kind == "sqs":
+        settings["CELERY_BROKER_TRANSPORT_OPTIONS"] = _sqs_options(r, limits.visibility, queues)
+    else:
+        settings["CELERY_BROKER_TRANSPORT_OPTIONS"] = {
+            "visibility_timeout": limits.visibility,
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout,
+            "socket_keepalive": True,
+        }
+    if backend is not None and is_redis_url(backend):
+        settings["CELERY_REDIS_SOCKET_TIMEOUT"] = socket_timeout
+        settings["CELERY_REDIS_SOCKET_CONNECT_TIMEOUT"] = socket_timeout
+        settings["CELERY_REDIS_SOCKET_KEEPALIVE"] = True
+    # Without these dicts kombu connects to a rediss:// broker with CERT_NONE (a warning,
+    # not an error) and the Redis result backend refuses to start.
+    if broker_tls:
+        settings["CELERY_BROKER_USE_SSL"] = dict(tls or {})
+    if backend_tls:
+        settings["CELERY_REDIS_BACKEND_USE_SSL"] = dict(tls or {})
+    r.raise_if_any()
+    return settings
+
+
+def _broker(r: Reader) -> _Broker | None:
+    """The broker the environment names; None means eager mode (development only)."""
+    value = r.text(BROKER_VARIABLE)
+    if value is not None:
+        if not _readable_by_celery(r, BROKER_VARIABLE, value):
+            return None
+        scheme = url_scheme(value)
+        if scheme == "sqs":
+            return _sqs_broker(r, value)
+        if scheme in REDIS_SCHEMES:
+            return _redis_broker(r, BROKER_VARIABLE, value)
+        r.problem(BROKER_VARIABLE, f"expected {EXPECTED_BROKER}, got {scheme_description(value)}")
+        return None
+    for name in BROKER_FALLBACK_VARIABLES:
+        fallback = r.text(name)
+        if fallback is not None and is_redis_url(fallback):
+            return _redis_broker(r, name, fallback)
+    if r.production:
+        r.problem(
+            BROKER_VARIABLE,
+            f"is required when DJANGO_ENV=production; expected {EXPECTED_BROKER} "
+            f"(REDIS_URL or CACHE_URL is used when it is a Redis URL)",
+        )
+    return None
+
+
+def _redis_broker(r: Reader, name: str, value: str) -> _Broker | None:
+    url = redis_url(r, name, value)
+    return None if url is None else _Broker("redis", url.url, url)
+
+
+def _sqs_broker(r: Reader, value: str) -> _Broker | None:
+    try:
+        parts = urlsplit(value)
+        has_credentials = bool(parts.username or parts.password)
+    except ValueError:
+        r.problem(BROKER_VARIABLE, f"is not a valid URL; expected {EXPECTED_BROKER}")
+        return None
+    if has_credentials:
+        r.problem(
+            BROKER_VARIABLE,
+            "must not carry AWS credentials (sqs://key:secret@); write sqs:// and let "
+            "boto3 use the task role",
+        )
+        return None
+    return _Broker("sqs", value)
+
+
+def _readable_by_celery(r: Reader, name: str, value: str) -> bool:
+    """Whether Celery, reading the raw variable itself, sees what this builder sees.
+
+    Celery's ``conf.broker_url`` / ``conf.result_backend`` prefer os.environ's
+    CELERY_BROKER_URL / CELERY_RESULT_BACKEND to any setting, so those two variables must
+    hold a value Celery understands as written.
+    """
+    references = r.environ.references if isinstance(r.environ, ResolvedEnviron) else {}
+    if name in references:
+        r.problem(
+            name,
+            f"must hold the URL itself: Celery reads {name} from the environment before "
+            f"settings, so a {references[name].kind}: reference reaches it unresolved; let "
+            f"ECS inject the secret's value (task definition 'secrets') instead",
+        )
+        return False
+    if url_scheme(value) in ("valkey", "valkeys"):
+        r.problem(
+            name,
+            f"must use redis:// or rediss:// (the same server): Celery reads {name} from "
+            f"the environment before settings and does not know valkey:// or valkeys://",
+        )
+        return False
+    return True
+
+
+def _result_backend(r: Reader, broker: _Broker | None) -> tuple[str | None, bool]:
+    """The result backend URL (None: disabled) and whether it is Redis over TLS."""
+    value = r.text(RESULT_BACKEND_VARIABLE)
+    if value is None:
+        # SQS cannot store results; a Redis broker can, at no extra cost.
+        if broker is not None and broker.redis is not None:
+            return broker.url, broker.redis.tls
+        return None, False
+    if value.lower() == DISABLED_BACKEND:
+        return None, False
+    if not _readable_by_celery(r, RESULT_BACKEND_VARIABLE, value):
+        return None, False
+    if is_redis_url(value):
+        url = redis_url(r, RESULT_BACKEND_VARIABLE, value)
+        return (None, False) if url is None else (url.url, url.tls)
+    return value, False  # another Celery backend (django-db, s3://, dynamodb://...) as given
+
+
+def _limits(r: Reader, *, sqs: bool) -> _Limits:
+    hard = r.integer("CELERY_TASK_TIME_LIMIT", DEFAULT_TIME_LIMIT, minimum=2)
+    soft = r.integer("CELERY_TASK_SOFT_TIME_LIMIT", hard * 9 // 10, minimum=1)
+    if soft >= hard:
+        r.problem(
+            "CELERY_TASK_SOFT_TIME_LIMIT",
+            f"expected fewer seconds than CELERY_TASK_TIME_LIMIT ({hard}), got {soft}; the "
+            f"soft limit must fire first so the task can clean up before it is killed",
+        )
+    visibility = r.integer(
+        "CELERY_VISIBILITY_TIMEOUT",
+        DEFAULT_VISIBILITY_TIMEOUT,
+        minimum=1,
+        maximum=SQS_MAX_VISIBILITY_TIMEOUT if sqs else None,
+    )
+    if visibility <= hard:
+        r.problem(
+            "CELERY_VISIBILITY_TIMEOUT",
+            f"expected more seconds than CELERY_TASK_TIME_LIMIT ({hard}), got {visibility}; "
+            f"otherwise the broker redelivers tasks that are still running",
+        )
+    return _Limits(hard, soft, visibility)
+
+
+def _queues(r: Reader) -> _Queues:
+    default = r.text(DEFAULT_QUEUE_VARIABLE, DEFAULT_QUEUE) or DEFAULT_QUEUE
+    if not _QUEUE_NAME.fullmatch(default):
+        r.problem(DEFAULT_QUEUE_VARIABLE, f"expected {EXPECTED_QUEUE}")
+    queues = _Queues(default, _routes(r))
+    consumed = r.items(QUEUES_VARIABLE)
+    invalid = [name for name in consumed if not _valid_queue(name)]
+    if invalid:
+        r.problem(
+            QUEUES_VARIABLE,
+            f"expected comma-separated names, each {EXPECTED_QUEUE}; {invalid[0]!r} is not one",
+        )
+    elif consumed:
+        used = [default, *(route["queue"] for route in queues.routes.values())]
+        missing = [name for name in dict.fromkeys(used) if name not in consumed]
+        if missing:
+            r.problem(
+                QUEUES_VARIABLE,
+                f"does not list {', '.join(missing)}, where CELERY_DEFAULT_QUEUE or "
+                f"CELERY_TASK_ROUTES send tasks; no worker would consume them",
+            )
+    return queues
+
+
+def _valid_queue(name: str) -> bool:
+    return _QUEUE_NAME.fullmatch(name) is not None
+
+
+def _routes(r: Reader) -> dict[str, dict[str, str]]:
+    """CELERY_TASK_ROUTES as Celery's {pattern: {"queue": name}}; "*" globs like Celery's."""
+    routes: dict[str, dict[str, str]] = {}
+    for position, entry in enumerate(r.items(ROUTES_VARIABLE), 1):
+        pattern, equals, queue = (part.strip() for part in entry.partition("="))
+        if not equals or not _TASK_PATTERN.fullmatch(pattern) or not _valid_queue(queue):
+            r.problem(
+                ROUTES_VARIABLE,
+                f"expected {EXPECTED_ROUTES} (queues: letters, digits, '-' and '_'); "
+                f"entry {position} ({entry!r}) is not one",
+            )
+            return {}
+        if pattern in routes:
+            r.problem(ROUTES_VARIABLE, f"routes {pattern!r} twice (entry {position})")
+            return {}
+        routes[pattern] = {"queue": queue}
+    return routes
+
+
+def _sqs_options(r: Reader, visibility: int, queues: _Queues) -> dict[str, Any]:
+    prefix = r.text("CELERY_SQS_QUEUE_PREFIX", "") or ""
+    if not _QUEUE_PREFIX.fullmatch(prefix):
+        r.problem(
+            "CELERY_SQS_QUEUE_PREFIX",
+            f"expected letters, digits, '-' and '_' (at most {QUEUE_NAME_LIMIT - 1} characters)",
+        )
+    else:
+        names = [queues.default, *(route["queue"] for route in queues.routes.values())]
+        names += [n for n in r.items(QUEUES_VARIABLE) if _valid_queue(n)]
+        too_long = sorted({n for n in names if len(prefix) + len(n) > QUEUE_NAME_LIMIT})
+        if too_long:
+            r.problem(
+                "CELERY_SQS_QUEUE_PREFIX",
+                f"makes SQS queue names longer than {QUEUE_NAME_LIMIT} characters for "
+                f"{', '.join(too_long)}",
+            )
+    region = r.text("AWS_REGION") or r.text("AWS_DEFAULT_REGION")
+    if region is None and r.production:
+        # kombu would silently fall back to us-east-1.
+        r.problem("AWS_REGION", "is required for an sqs:// broker when DJANGO_ENV=production")
+    options: dict[str, Any] = {
+        "visibility_timeout": visibility,
+        "polling_interval": seconds(
+            r, "CELERY_SQS_POLLING_INTERVAL", DEFAULT_SQS_POLLING_INTERVAL, minimum=-1, maximum=60
+        ),
+        "wait_time_seconds": SQS_WAIT_TIME_SECONDS,
+        "queue_name_prefix": prefix,
+    }
+    if region is not None:
+        options["region"] = region
+    return options
