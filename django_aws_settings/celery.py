@@ -48,7 +48,8 @@ SQS_WAIT_TIME_SECONDS = 10  # long polling: fewer empty (billed) ReceiveMessage 
 SQS_MAX_VISIBILITY_TIMEOUT = 43_200  # 12 hours, SQS's limit
 QUEUE_NAME_LIMIT = 80  # SQS's limit, prefix included; applied to Redis too for portability
 
-EXPECTED_BROKER = "a redis://, rediss://, valkey://, valkeys:// or sqs:// URL"
+# valkey[s]:// only through REDIS_URL / CACHE_URL: Celery reads CELERY_BROKER_URL itself.
+EXPECTED_BROKER = "a redis://, rediss:// or sqs:// URL"
 EXPECTED_QUEUE = (
     f"a queue name of letters, digits, '-' and '_' (at most {QUEUE_NAME_LIMIT} characters)"
 )
@@ -172,7 +173,7 @@ def _broker(r: Reader) -> _Broker | None:
         r.problem(
             BROKER_VARIABLE,
             f"is required when DJANGO_ENV=production; expected {EXPECTED_BROKER} "
-            f"(REDIS_URL or CACHE_URL is used when it is a Redis URL)",
+            f"(REDIS_URL or CACHE_URL is used when it is a Redis or Valkey URL)",
         )
     return None
 

@@ -107,9 +107,10 @@ def configure(
     ]
     problems.raise_if_any()
 
+    module_broker = "CELERY_BROKER_URL" in namespace
     for part in parts:
         assert part is not None  # every failure raised above
-        _apply(namespace, part)
+        _apply(namespace, part, module_broker=module_broker)
     namespace["DJANGO_AWS_SETTINGS"] = {"ENVIRONMENT": r.name, "ASGI": asgi}
     namespace["INSTALLED_APPS"] = _with_app(list(namespace.get("INSTALLED_APPS", [])))
     namespace["MIDDLEWARE"] = _with_middleware(
@@ -127,7 +128,7 @@ class _Part:
         self.from_environment = from_environment
 
 
-def _apply(namespace: MutableMapping[str, Any], part: _Part) -> None:
+def _apply(namespace: MutableMapping[str, Any], part: _Part, *, module_broker: bool) -> None:
     for key, value in part.values.items():
         if key == "CSRF_TRUSTED_ORIGINS":
             namespace[key] = list(dict.fromkeys([*namespace.get(key, []), *value]))
@@ -135,7 +136,7 @@ def _apply(namespace: MutableMapping[str, Any], part: _Part) -> None:
             namespace.setdefault(key, value)  # the module's own tuning and schedules win
         elif key.startswith("CELERY_") and not part.from_environment:
             # A module that names its own broker for development must not be made eager.
-            if "CELERY_BROKER_URL" not in namespace:
+            if not module_broker:
                 namespace[key] = value
         elif part.from_environment or key not in namespace:
             if key in ALIASED:

@@ -32,10 +32,9 @@ class RedisUrl:
 
     url: str  # may carry credentials: never log or print it
     tls: bool
-    db: int
 
     def __repr__(self) -> str:
-        return f"RedisUrl(tls={self.tls}, db={self.db})"
+        return f"RedisUrl(tls={self.tls})"
 
 
 def url_scheme(value: str) -> str | None:
@@ -62,8 +61,7 @@ def redis_url(r: Reader, name: str, value: str) -> RedisUrl | None:
         r.problem(name, f"is not a valid Redis URL: {reason}; expected {URL_SHAPE}")
         return None
     target = REDIS_SCHEMES[scheme]
-    path = urlsplit(value).path.strip("/")
-    return RedisUrl(target + value[len(scheme) :], target == TLS_SCHEME, int(path or 0))
+    return RedisUrl(target + value[len(scheme) :], target == TLS_SCHEME)
 
 
 def _malformed(value: str) -> str | None:

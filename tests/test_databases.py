@@ -102,7 +102,9 @@ def tls_database(tls_postgres: TlsPostgres) -> Iterator[TlsDatabase]:
             )
         )
         conn.execute(
-            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(name))
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(name)
+            )
         )
     yield TlsDatabase(
         name,
@@ -114,7 +116,9 @@ def tls_database(tls_postgres: TlsPostgres) -> Iterator[TlsDatabase]:
         tls_postgres,
     )
     with tls_postgres.admin_connect() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
@@ -181,7 +185,9 @@ connection.ensure_connection()
 """
 
 
-def run_django(tmp_path: Path, environ: Mapping[str, str], script: str) -> subprocess.CompletedProcess[str]:
+def run_django(
+    tmp_path: Path, environ: Mapping[str, str], script: str
+) -> subprocess.CompletedProcess[str]:
     """Run `script` in a fresh interpreter whose settings call databases() on `environ`."""
     (tmp_path / "probe_settings.py").write_text(SETTINGS_MODULE)
     env = {
@@ -259,9 +265,7 @@ def test_development_url_without_sslmode_sets_none() -> None:
 
 
 def test_production_url_verifies_the_server(ca_file: Path) -> None:
-    settings = databases(
-        production(ca_file, DATABASE_URL="postgres://app:pw@db.example:5432/shop")
-    )
+    settings = databases(production(ca_file, DATABASE_URL="postgres://app:pw@db.example:5432/shop"))
     options = settings["default"]["OPTIONS"]
     assert {key: options[key] for key in ("sslmode", "sslrootcert", "connect_timeout")} == {
         "sslmode": "verify-full",
@@ -281,7 +285,11 @@ def test_production_default_ca_bundle(ca_file: Path, monkeypatch: pytest.MonkeyP
 def test_proxy_mode_defaults_to_the_system_trust_store() -> None:
     # RDS Proxy presents an ACM certificate (Amazon Root CA), not an RDS CA one.
     settings = databases(
-        {"DJANGO_ENV": "production", "DATABASE_URL": "postgres://a:b@db/shop", "DATABASE_PROXY": "1"}
+        {
+            "DJANGO_ENV": "production",
+            "DATABASE_URL": "postgres://a:b@db/shop",
+            "DATABASE_PROXY": "1",
+        }
     )
     assert settings["default"]["OPTIONS"]["sslrootcert"] == DEFAULT_PROXY_CA_BUNDLE
 

@@ -13,19 +13,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import test_databases
 from django.db.utils import OperationalError
 from psycopg import sql
 from services import Aws, unique_name
-from test_databases import (  # noqa: F401 - fixtures used by name
-    TlsDatabase,
-    django_settings,
-    open_connection,
-    production,
-    tls_database,
-)
+from test_databases import TlsDatabase, open_connection, production
 
 from django_aws_settings.databases import ROTATING_ENGINE, databases
 from django_aws_settings.db.postgresql.base import is_authentication_failure
+
+# Fixtures shared with test_databases.py (conftest.py belongs to the fixtures' owner).
+tls_database = test_databases.tls_database
+django_settings = test_databases.django_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("django_settings")]
 

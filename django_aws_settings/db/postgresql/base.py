@@ -186,7 +186,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         # first time this runs, so every connection it ever opens uses the rotating class.
         if pool is not None and self.credentials is not None:
             connection_class = self.credentials.connection_class()
-            if False:
+            if pool.connection_class is not connection_class:
                 pool.connection_class = connection_class
         return pool
 
