@@ -7,9 +7,10 @@ Precedence, per setting (documented in docs/configure.md):
    cannot be used silently.
 3. In development, a setting the module already defines is kept unless the environment
    configures it; otherwise the embedded default (SQLite, local memory, filesystem) is used.
-4. Safe-to-keep settings are always kept from the module: LOGGING (unless LOG_LEVEL or
-   LOG_FORMAT is set), every CELERY_* key except the connection ones, other aliases of
-   DATABASES/CACHES/STORAGES, and CSRF_TRUSTED_ORIGINS (merged).
+4. Safe-to-keep settings are kept from the module: LOGGING (unless LOG_LEVEL or
+   LOG_FORMAT is set), CELERY_* tuning keys (unless the same name is in the environment;
+   the connection keys always follow it), other aliases of DATABASES/CACHES/STORAGES, and
+   CSRF_TRUSTED_ORIGINS (merged).
 """
 
 from __future__ import annotations
@@ -20,10 +21,23 @@ from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from . import caches, celery, databases, hosts, logs, security, storages
+from .caches import SOURCE_VARIABLES as CACHE_VARIABLES
+from .caches import caches
+from .celery import SOURCE_VARIABLES as CELERY_VARIABLES
+from .celery import celery_settings
+from .databases import SOURCE_VARIABLES as DATABASE_VARIABLES
+from .databases import databases
 from .env import Reader, ResolvedEnviron, resolved
 from .errors import ConfigError, Problems
 from .health import HealthCheckMiddleware
+from .hosts import SOURCE_VARIABLES as HOST_VARIABLES
+from .hosts import allowed_hosts, csrf_trusted_origins
+from .logs import SOURCE_VARIABLES as LOG_VARIABLES
+from .logs import logging_config
+from .security import SOURCE_VARIABLES as SECURITY_VARIABLES
+from .security import security_settings
+from .storages import SOURCE_VARIABLES as STORAGE_VARIABLES
+from .storages import storage_urls, storages
 
 logger = logging.getLogger(__name__)
 
@@ -77,31 +91,31 @@ def configure(
         return _Part(values, given or (production_wins and r.production))
 
     parts = [
-        build(security.SOURCE_VARIABLES, lambda: security.security_settings(env)),
+        build(SECURITY_VARIABLES, lambda: security_settings(env)),
         build(
-            ("ALLOWED_HOSTS",),
+            HOST_VARIABLES,
             lambda: {
-                "ALLOWED_HOSTS": hosts.allowed_hosts(env),
-                "CSRF_TRUSTED_ORIGINS": hosts.csrf_trusted_origins(env),
+                "ALLOWED_HOSTS": allowed_hosts(env),
+                "CSRF_TRUSTED_ORIGINS": csrf_trusted_origins(env),
             },
         ),
         build(
-            databases.SOURCE_VARIABLES,
-            lambda: {"DATABASES": databases.databases(env, base_dir=base_dir)},
+            DATABASE_VARIABLES,
+            lambda: {"DATABASES": databases(env, base_dir=base_dir)},
         ),
-        build(caches.SOURCE_VARIABLES, lambda: {"CACHES": caches.caches(env)}),
+        build(CACHE_VARIABLES, lambda: {"CACHES": caches(env)}),
         build(
-            storages.SOURCE_VARIABLES,
+            STORAGE_VARIABLES,
             lambda: {
-                "STORAGES": storages.storages(env, base_dir=base_dir),
-                **storages.storage_urls(env, base_dir=base_dir),
+                "STORAGES": storages(env, base_dir=base_dir),
+                **storage_urls(env, base_dir=base_dir),
             },
         ),
-        build(celery.SOURCE_VARIABLES, lambda: celery.celery_settings(env)),
+        build(CELERY_VARIABLES, lambda: celery_settings(env)),
         # A LOGGING the module wrote (Sentry, extra handlers) is kept unless LOG_* is set.
         build(
-            logs.SOURCE_VARIABLES,
-            lambda: {"LOGGING": logs.logging_config(env)},
+            LOG_VARIABLES,
+            lambda: {"LOGGING": logging_config(env)},
             production_wins=False,
         ),
     ]
@@ -110,7 +124,7 @@ def configure(
     module_broker = "CELERY_BROKER_URL" in namespace
     for part in parts:
         assert part is not None  # every failure raised above
-        _apply(namespace, part, module_broker=module_broker)
+        _apply(namespace, part, environ=env, module_broker=module_broker)
     namespace["DJANGO_AWS_SETTINGS"] = {"ENVIRONMENT": r.name, "ASGI": asgi}
     namespace["INSTALLED_APPS"] = _with_app(list(namespace.get("INSTALLED_APPS", [])))
     namespace["MIDDLEWARE"] = _with_middleware(
@@ -128,12 +142,20 @@ class _Part:
         self.from_environment = from_environment
 
 
-def _apply(namespace: MutableMapping[str, Any], part: _Part, *, module_broker: bool) -> None:
+def _apply(
+    namespace: MutableMapping[str, Any],
+    part: _Part,
+    *,
+    environ: Mapping[str, str],
+    module_broker: bool,
+) -> None:
     for key, value in part.values.items():
         if key == "CSRF_TRUSTED_ORIGINS":
             namespace[key] = list(dict.fromkeys([*namespace.get(key, []), *value]))
         elif key.startswith("CELERY_") and key not in CELERY_CONNECTION_KEYS:
-            namespace.setdefault(key, value)  # the module's own tuning and schedules win
+            # The module's own tuning and schedules win, unless the same name is in the env.
+            if key not in namespace or key in environ:
+                namespace[key] = value
         elif key.startswith("CELERY_") and not part.from_environment:
             # A module that names its own broker for development must not be made eager.
             if not module_broker:

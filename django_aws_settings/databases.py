@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import django
-import environ
+import environ as django_environ
 
 from .env import SECRETS_MANAGER_PREFIX, Reader, Reference, parse_reference, reader
 
@@ -43,6 +43,9 @@ SQLITE_ENGINE = "django.db.backends.sqlite3"
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 SECRET_ENGINES = ("postgres", "aurora-postgresql")
+_POSTGRESQL_ENGINES = frozenset(  # Django's, PostGIS and django-prometheus' wrappers
+    django_environ.Env.DB_SCHEMES[scheme] for scheme in django_environ.Env.POSTGRES_FAMILY
+)
 
 DEFAULT_PORT = 5432
 DEFAULT_CONNECT_TIMEOUT = 5
@@ -61,8 +64,13 @@ _PERCENT_ENCODING = (
     " ($ %24, # %23, ? %3F, / %2F, % %25, @ %40, : %3A)"
 )
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-_]{0,30}")
-_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
-_JSON_TYPES[bool] = "a boolean"
+_JSON_TYPES: dict[type, str] = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
 _SECRET_EXPECTED = "expected a JSON object with username and password"  # noqa: S105
 
 
@@ -114,11 +122,6 @@ def databases(
     return {"default": settings}
 
 
-_POSTGRESQL_ENGINES = frozenset(
-    environ.Env.DB_SCHEMES[scheme] for scheme in environ.Env.POSTGRES_FAMILY
-)
-
-
 def _url_settings(r: Reader, url: str) -> dict[str, Any] | None:
     """Django's settings dict parsed from the URL by django-environ, or None (a problem)."""
     scheme, separator, _ = url.partition("://")
@@ -126,7 +129,7 @@ def _url_settings(r: Reader, url: str) -> dict[str, Any] | None:
         r.problem("DATABASE_URL", f"is not a database URL; expected {_URL_EXAMPLE}")
         return None
     scheme = scheme.lower()
-    if scheme not in environ.Env.DB_SCHEMES:
+    if scheme not in django_environ.Env.DB_SCHEMES:
         # The scheme is shown only when it looks like one, so a pasted password never is.
         shown = f" {scheme!r}" if _SCHEME.fullmatch(scheme) else ""
         r.problem(
@@ -138,7 +141,7 @@ def _url_settings(r: Reader, url: str) -> dict[str, Any] | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # django-environ warns with the parsed values
-            parsed: dict[str, Any] = environ.Env.db_url_config(url)
+            parsed: dict[str, Any] = django_environ.Env.db_url_config(url)
     except ValueError:  # its message quotes a slice of the URL, possibly the password
         parsed = {}
     if not parsed:
@@ -276,14 +279,17 @@ def _harden_postgresql(r: Reader, settings: dict[str, Any], source: str) -> None
     if proxy:
         # RDS Proxy pins a client to one server connection on session state: prepared
         # statements (psycopg prepares after 5 runs unless told not to), the "options"
-        # startup parameter, server-side binding, and WITH HOLD cursors.
-        for pinning in ("options", "server_side_binding"):
-            if pinning in options:
-                r.problem(
-                    source,
-                    f"sets {pinning}, which pins every RDS Proxy session to one database"
-                    " connection; remove it or set DATABASE_PROXY=false",
-                )
+        # startup parameter, SET ROLE (assume_role), server-side binding,
+        # and the WITH HOLD cursors Django's iterator() declares outside transactions.
+        pinning: list[str] = [name for name in ("options", "assume_role") if name in options]
+        if str(options.get("server_side_binding", "")).lower() in ("true", "1"):
+            pinning.append("server_side_binding")
+        for name in pinning:
+            r.problem(
+                source,
+                f"sets {name}, which pins every RDS Proxy session to one database"
+                " connection; remove it or set DATABASE_PROXY=false",
+            )
         options["prepare_threshold"] = None
         settings.setdefault("DISABLE_SERVER_SIDE_CURSORS", True)
 

@@ -43,10 +43,14 @@ class Problems:
         self.items: list[Problem] = []
 
     def add(self, name: str, message: str) -> None:
-        self.items.append(Problem(name, message))
+        problem = Problem(name, message)
+        # Two builders reading one variable (REDIS_URL for cache and broker) report it once.
+        if problem not in self.items:
+            self.items.append(problem)
 
     def extend(self, error: ConfigError) -> None:
-        self.items.extend(error.problems)
+        for problem in error.problems:
+            self.add(problem.name, problem.message)
 
     def raise_if_any(self) -> None:
         if self.items:

@@ -92,6 +92,7 @@ def test_environment_wins_and_other_aliases_are_kept(tmp_path: Path) -> None:
     namespace["DATABASES"]["replica"] = replica
     namespace["CSRF_TRUSTED_ORIGINS"] = ["https://admin.example.com"]
     namespace["CELERY_TASK_ROUTES"] = {"mine.*": {"queue": "mine"}}
+    namespace["CELERY_TASK_TIME_LIMIT"] = 600
     configure(
         namespace,
         {
@@ -110,8 +111,9 @@ def test_environment_wins_and_other_aliases_are_kept(tmp_path: Path) -> None:
         "https://shop.example.com",
     ]
     assert namespace["CELERY_BROKER_URL"] == "redis://cache:6379/0"
-    # The module's own tuning keys win over the environment's.
-    assert namespace["CELERY_TASK_ROUTES"] == {"mine.*": {"queue": "mine"}}
+    # The environment's routes win; the module's own time limit (not in the env) is kept.
+    assert namespace["CELERY_TASK_ROUTES"] == {"shop.tasks.*": {"queue": "emails"}}
+    assert namespace["CELERY_TASK_TIME_LIMIT"] == 600
 
 
 def test_configure_twice_keeps_one_copy_of_each_entry(tmp_path: Path) -> None:

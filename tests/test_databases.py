@@ -628,6 +628,14 @@ BAD_INPUTS = [
         id="proxy-with-options",
     ),
     pytest.param(
+        {"DATABASE_URL": "postgres://a:hunter2@db/s?server_side_binding=true"}
+        | {"DATABASE_PROXY": "true"},
+        "DATABASE_URL: sets server_side_binding, which pins every RDS Proxy session to one "
+        "database connection; remove it or set DATABASE_PROXY=false",
+        ["hunter2"],
+        id="proxy-with-server-side-binding",
+    ),
+    pytest.param(
         {"DATABASE_SECRET_ID": "prod/shop/db"},
         "DATABASE_SECRET_ID: names the secret that ECS injects into DATABASE_SECRET; "
         "set DATABASE_SECRET too",

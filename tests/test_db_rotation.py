@@ -17,7 +17,7 @@ import test_databases
 from django.db.utils import OperationalError
 from psycopg import sql
 from services import Aws, unique_name
-from test_databases import TlsDatabase, open_connection, production
+from test_databases import AWKWARD, TlsDatabase, open_connection, production
 
 from django_aws_settings.databases import ROTATING_ENGINE, databases
 from django_aws_settings.db.postgresql.base import is_authentication_failure
@@ -223,6 +223,33 @@ def test_secret_not_yet_rotated_fails_after_one_reread(
     with pytest.raises(OperationalError):
         connection.ensure_connection()
     assert secret_reads(aws) == 2
+
+
+def test_failed_reread_keeps_the_authentication_error_and_logs_no_value(
+    aws: Aws,
+    tls_database: TlsDatabase,
+    connections: list[Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    name = store_secret(aws, tls_database.secret())
+    environ = aws.environ(
+        **production(
+            tls_database.ca_path, DATABASE_SECRET=f"secretsmanager:{name}", DATABASE_POOL="false"
+        )
+    )
+    connection = connect(databases(environ)["default"], connections)
+    aws.client("secretsmanager").delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    tls_database.set_password(ROTATED)
+
+    with pytest.raises(OperationalError, match="password authentication failed"):
+        connection.ensure_connection()
+    assert [
+        record.getMessage() for record in caplog.records if record.name == "django_aws_settings.db"
+    ] == [
+        f"the database rejected the credentials; re-reading secretsmanager:{name}",
+        f"cannot re-read secretsmanager:{name}: not found",
+    ]
+    assert AWKWARD not in caplog.text
 
 
 def test_plain_url_keeps_djangos_engine(tls_database: TlsDatabase) -> None:

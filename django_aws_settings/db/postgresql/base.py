@@ -2,11 +2,12 @@
 
 ECS injects a secret into the environment once, when the task starts. After Secrets
 Manager rotates the password, every *new* connection from a running task would fail
-until the next deploy. This backend catches the authentication failure (SQLSTATE 28P01),
-re-reads the secret named in ``DATABASES[alias]["CREDENTIALS_SECRET"]``, and retries once
-with the new username and password. The current credentials are shared by every thread
-and every pool of the process, so the secret is read once per rotation, not once per
-connection.
+until the next deploy. This backend catches the authentication failure (SQLSTATE 28P01;
+at connect time libpq only reports it as the server's message "password authentication
+failed", which is matched too), re-reads the secret named in
+``DATABASES[alias]["CREDENTIALS_SECRET"]``, and retries once with the new username and
+password. The current credentials are shared by every thread and every pool of the
+process, so the secret is read once per rotation, not once per connection.
 
 Django's pool (``OPTIONS["pool"]``) freezes its connect arguments when it is created, and
 opens connections in its own worker threads, where a failure only shows up as a
@@ -110,8 +111,10 @@ class Credentials:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 parsed = environ.Env.db_url_config(value)
-            return parsed.get("USER") or user, _text(parsed["PASSWORD"], "the URL's password")
+            return parsed.get("USER") or user, _text(parsed.get("PASSWORD"), "the URL's password")
         document = json.loads(value)
+        if not isinstance(document, dict):
+            raise TypeError("the secret is not a JSON object")
         return (
             _text(document.get("username", user), "'username'"),
             _text(document["password"], "'password'"),
@@ -149,7 +152,9 @@ def _text(value: object, what: str) -> str:
 
 def _safe(error: Exception) -> str:
     """An error's description without any value from the secret."""
-    if isinstance(error, ConfigError | TypeError):
+    if isinstance(error, ConfigError):
+        return "; ".join(problem.message for problem in error.problems)
+    if isinstance(error, TypeError):
         return str(error)
     if isinstance(error, KeyError):
         return f"the secret has no {error.args[0]!r} key"
