@@ -284,6 +284,8 @@ def _harden_postgresql(r: Reader, settings: dict[str, Any], source: str) -> None
         pinning: list[str] = [name for name in ("options", "assume_role") if name in options]
         if str(options.get("server_side_binding", "")).lower() in ("true", "1"):
             pinning.append("server_side_binding")
+        if options.get("prepare_threshold") is not None:
+            pinning.append("prepare_threshold")
         for name in pinning:
             r.problem(
                 source,

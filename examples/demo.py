@@ -8,7 +8,6 @@ storage, Celery eager), then makes the requests an ALB and a browser make and pr
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import shutil
 import signal
@@ -84,7 +83,7 @@ def main() -> int:
         print("\nSettings built by configure(globals()) with an empty environment:")
         print(manage("shell", "-c", SUMMARY).rstrip())
 
-        port = free_port()
+        port, failures = free_port(), 0
         command = [
             str(bin_dir / "gunicorn"),
             "demo.wsgi",
@@ -94,7 +93,8 @@ def main() -> int:
             "2",
         ]
         print(f"\n$ {' '.join(command[1:])}")
-        server = subprocess.Popen(command, cwd=project, env=environ)
+        log = (Path(tmp) / "gunicorn.log").open("wb")
+        server = subprocess.Popen(command, cwd=project, env=environ, stdout=log, stderr=log)
         try:
             wait_until_serving(port, server)
             checks = [
@@ -104,7 +104,6 @@ def main() -> int:
                 ("/", "10.0.1.23:8000", "the same page with a foreign Host"),
                 ("/static/admin/css/base.css", "localhost", "a static file (WhiteNoise)"),
             ]
-            failures = 0
             expected = {"/": 200}
             for path, host, what in checks:
                 status, body = get(port, path, host)
@@ -115,6 +114,9 @@ def main() -> int:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+            log.close()
+            if failures:
+                print((Path(tmp) / "gunicorn.log").read_text(errors="replace"))
     print("\ndemo:", "ok" if not failures else f"{failures} unexpected answers")
     return 1 if failures else 0
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
-from django.contrib.auth.models import User
 
 
 def home(request: HttpRequest) -> JsonResponse:
