@@ -82,6 +82,11 @@ class _Queues:
     routes: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
+# Fargate's stopTimeout is at most 120 s; the template's worker uses 120, so stop 20 s early.
+DEFAULT_SOFT_SHUTDOWN_TIMEOUT = 100
+MAX_SOFT_SHUTDOWN_TIMEOUT = 110
+
+
 def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The CELERY_* settings: broker, result backend, reliability defaults and routing."""
     r = reader(environ)
@@ -102,6 +107,12 @@ def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             "which the SQS transport does not provide",
         )
     result_expires = r.integer("CELERY_RESULT_EXPIRES", DEFAULT_RESULT_EXPIRES, minimum=1)
+    soft_shutdown = r.integer(
+        "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT",
+        DEFAULT_SOFT_SHUTDOWN_TIMEOUT,
+        minimum=0,
+        maximum=MAX_SOFT_SHUTDOWN_TIMEOUT,
+    )
     settings: dict[str, Any] = {
         "CELERY_BROKER_URL": EAGER_BROKER if broker is None else broker.url,
         "CELERY_RESULT_BACKEND": backend,
@@ -119,6 +130,9 @@ def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS": True,
         # With late acks a prefetched task waits behind a long one on a busy process.
         "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
+        # On SIGTERM (a deploy, a scale-in) let running tasks finish for this long, then
+        # requeue what is left before ECS's SIGKILL at the stop timeout (at most 120 s).
+        "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": soft_shutdown,
         "CELERY_TASK_TIME_LIMIT": limits.hard,
         "CELERY_TASK_SOFT_TIME_LIMIT": limits.soft,
         "CELERY_RESULT_EXPIRES": result_expires,

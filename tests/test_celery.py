@@ -43,6 +43,7 @@ RELIABILITY = {
     "CELERY_TASK_REJECT_ON_WORKER_LOST": True,
     "CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS": True,
     "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
+    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": 100,
     "CELERY_TASK_TIME_LIMIT": 300,
     "CELERY_TASK_SOFT_TIME_LIMIT": 270,
     "CELERY_RESULT_EXPIRES": 86_400,
@@ -557,3 +558,11 @@ def test_worker_runs_a_task_over_sqs_with_the_queue_prefix(
     assert _round_trip(environ, tmp_path) == 5
     queue_urls = aws.client("sqs").list_queues(QueueNamePrefix=prefix)["QueueUrls"]
     assert [url.rsplit("/", 1)[1].startswith(f"{prefix}default-") for url in queue_urls] == [True]
+
+
+def test_soft_shutdown_must_end_before_fargates_stop_timeout() -> None:
+    with pytest.raises(ConfigError) as error:
+        celery_settings({"CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT": "120"})
+    assert [str(p) for p in error.value.problems] == [
+        "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT: expected an integer between 0 and 110, got 120"
+    ]

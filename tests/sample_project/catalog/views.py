@@ -29,8 +29,9 @@ def new_product(request):
     return JsonResponse({"id": product.pk, "image_url": image_url}, status=201)
 
 
+@require_GET
 def visit(request):
-    result = record_visit.delay(f"{request.method} {request.path}")
+    result = record_visit.delay(request.GET.get("note", "visit"))
     return JsonResponse({"task_id": result.id}, status=202)
 
 
