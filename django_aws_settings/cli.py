@@ -1,50 +1,31 @@
-"""``django-aws``: operator and CI tasks that run outside a Django process."""
+"""``django-aws``: operator and CI tasks that run outside a Django process.
+
+Each command group lives in its own module and adds its parsers through ``register``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
-from .ecs import render_task_definition, validation_errors
+from . import ecs_cli
 from .errors import ConfigError
 
-
-def _render(arguments: argparse.Namespace) -> int:
-    values = {"image": arguments.image, "environment": arguments.environment}
-    if arguments.queue:
-        values["queue"] = arguments.queue
-    request = render_task_definition(Path(arguments.file), values)
-    errors = validation_errors(request)
-    if errors:
-        print(f"{arguments.file}: not a valid RegisterTaskDefinition request:", file=sys.stderr)
-        for error in errors:
-            print(f"  {error}", file=sys.stderr)
-        return 1
-    json.dump(request, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-    return 0
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+COMMAND_GROUPS: tuple[Register, ...] = (ecs_cli.register,)
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="django-aws", description=__doc__)
+    root = argparse.ArgumentParser(prog="django-aws", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
-    ecs = commands.add_parser("ecs", help="ECS task definitions and tasks")
-    ecs_commands = ecs.add_subparsers(dest="ecs_command", required=True)
-    render = ecs_commands.add_parser(
-        "render", help="fill a task definition file's placeholders and validate it"
-    )
-    render.add_argument("file", help="e.g. deploy/ecs/web.json")
-    render.add_argument("--image", required=True, help="the image URI, tagged with the commit")
-    render.add_argument("--environment", required=True, help="e.g. staging")
-    render.add_argument("--queue", help="the Celery queue (worker.json only)")
-    render.set_defaults(handler=_render)
+    for register in COMMAND_GROUPS:
+        register(commands)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; bad input exits 2 with one clear message, never a traceback."""
     arguments = parser().parse_args(argv)
     try:
         code: int = arguments.handler(arguments)
