@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
 from .ecs import render_task_definition, validation_errors
+from .run_task import (
+    DEFAULT_LOG_LINES,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TIMEOUT,
+    STARTED_BY,
+    FromService,
+    GateError,
+    GateOptions,
+    Subnets,
+    aws_clients,
+    run_gate,
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,6 +34,120 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     render.add_argument("--environment", required=True, help="e.g. staging")
     render.add_argument("--queue", help="the Celery queue (worker.json only)")
     render.set_defaults(handler=_render)
+    _register_run_task(ecs_commands)
+
+
+def _register_run_task(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run-task",
+        help="run a one-off task (the migrate gate) and exit 0 only if its container exited 0",
+        description="Exit status: 0 the container exited 0; 1 it failed, never started or "
+        "timed out; 2 bad input or an AWS API error.",
+    )
+    run.add_argument("--cluster", required=True)
+    run.add_argument("--task-definition", required=True, help="FAMILY[:REVISION] or ARN")
+    network = run.add_mutually_exclusive_group(required=True)
+    network.add_argument(
+        "--network-from-service",
+        metavar="SERVICE",
+        help="copy subnets, security groups and public IP setting from this service",
+    )
+    network.add_argument("--subnets", type=_names, help="comma-separated subnet ids")
+    run.add_argument("--security-groups", type=_names, help="with --subnets: comma-separated ids")
+    run.add_argument("--assign-public-ip", action="store_true", help="with --subnets")
+    run.add_argument("--container", help="whose exit code decides (default: first essential)")
+    run.add_argument(
+        "--command",
+        type=shlex.split,
+        help='override the container command, shell-quoted: "python manage.py migrate --noinput"',
+    )
+    run.add_argument(
+        "--timeout", type=_positive, default=DEFAULT_TIMEOUT, help="seconds (default: %(default)g)"
+    )
+    run.add_argument(
+        "--poll-interval",
+        type=_positive,
+        default=DEFAULT_POLL_INTERVAL,
+        help="seconds (default: %(default)g)",
+    )
+    run.add_argument(
+        "--log-lines", type=_count, default=DEFAULT_LOG_LINES, help="0: none (default: %(default)s)"
+    )
+    run.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
+    run.add_argument("--started-by", default=STARTED_BY, help="default: %(default)s")
+    run.add_argument(
+        "--stop-on-timeout",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stop the task when the wait times out or is interrupted (default: yes)",
+    )
+    run.set_defaults(handler=_run_task)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated ids")
+    return names
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 10_000:  # GetLogEvents' limit
+        raise argparse.ArgumentTypeError(f"expected 0 to 10000, got {text}")
+    return value
+
+
+def _gate_options(arguments: argparse.Namespace) -> GateOptions:
+    network: FromService | Subnets
+    if arguments.subnets is not None:
+        if not arguments.security_groups:
+            raise GateError("--subnets needs --security-groups (the VPC default is rarely right)")
+        network = Subnets(arguments.subnets, arguments.security_groups, arguments.assign_public_ip)
+    elif arguments.security_groups or arguments.assign_public_ip:
+        raise GateError(
+            "--security-groups and --assign-public-ip go with --subnets, "
+            "not with --network-from-service"
+        )
+    else:
+        network = FromService(arguments.network_from_service)
+    return GateOptions(
+        cluster=arguments.cluster,
+        task_definition=arguments.task_definition,
+        network=network,
+        container=arguments.container,
+        command=arguments.command,
+        timeout=arguments.timeout,
+        poll_interval=arguments.poll_interval,
+        log_lines=arguments.log_lines,
+        started_by=arguments.started_by,
+        stop_on_timeout=arguments.stop_on_timeout,
+    )
+
+
+def _run_task(arguments: argparse.Namespace) -> int:
+    """0 success, 1 the task failed or timed out, 2 bad input or an AWS API error."""
+    try:
+        options = _gate_options(arguments)
+        ecs, logs = aws_clients(arguments.region)
+        result = run_gate(options, ecs=ecs, logs=logs)
+    except GateError as error:
+        print(f"django-aws ecs run-task: {error}", file=sys.stderr)
+        return 2
+    return result.exit_status
 
 
 def _render(arguments: argparse.Namespace) -> int:
