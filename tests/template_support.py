@@ -1,0 +1,334 @@
+"""Helpers for the template tests: a sample project in git, Copier renders, the Dockerfile
+and task definitions read back, and the environment a generated command would get on ECS.
+
+The sample project (tests/sample_project, pip flavour) plays the user's existing
+repository; tests/sample_variants/<manager>/ overlays the files of the poetry and uv
+flavours. Renders come from this repository (its working tree, dirty changes included,
+which is what Copier does for a local HEAD).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import copier
+from copier.errors import DirtyLocalWarning
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_PROJECT = REPO_ROOT / "tests" / "sample_project"
+SAMPLE_VARIANTS = REPO_ROOT / "tests" / "sample_variants"
+TEMPLATE_VERSIONS = REPO_ROOT / "tests" / "template_versions"
+VENV_BIN = Path(sys.executable).parent
+ANSWERS_FILE = ".copier-answers.django-aws.yml"
+
+# The answers every render needs (the questions without a usable default) plus the names.
+REQUIRED_ANSWERS: dict[str, str] = {
+    "aws_account_id": "123456789012",
+    "domain": "shop.example.com",
+    "github_repository": "acme/shop",
+    "project_slug": "shop",
+    "django_project": "shop",
+}
+ENVIRONMENTS = ("staging", "production")
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:3f9c2a1"
+
+DependencyManager = Literal["pip", "poetry", "uv"]
+
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Sample Dev",
+    "GIT_AUTHOR_EMAIL": "dev@example.com",
+    "GIT_COMMITTER_NAME": "Sample Dev",
+    "GIT_COMMITTER_EMAIL": "dev@example.com",
+}
+_IGNORED_COPY = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", "db.sqlite3", "staticfiles", "media", ".venv"
+)
+
+
+# ------------------------------------------------------------------------------- git
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in `root` with a fixed identity and no user/system config; return stdout."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+        **_GIT_IDENTITY,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    done = subprocess.run(
+        ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed in {root}:\n{done.stderr}")
+    return done.stdout
+
+
+def commit_all(root: Path, message: str) -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--no-verify", "-m", message)
+
+
+# ---------------------------------------------------------------------- sample project
+
+
+def sample_copy(
+    destination: Path, manager: DependencyManager = "pip", *, name: str = "shop"
+) -> Path:
+    """The sample project (with the manager's overlay) committed in a new git repository."""
+    root = destination / name
+    shutil.copytree(SAMPLE_PROJECT, root, ignore=_IGNORED_COPY)
+    if manager != "pip":
+        shutil.copytree(SAMPLE_VARIANTS / manager, root, ignore=_IGNORED_COPY, dirs_exist_ok=True)
+    git(root, "init", "-q")
+    commit_all(root, "The app as it runs on the PaaS")
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under `root` (outside .git) by relative POSIX path, with its bytes."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+
+
+def changed_files(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> set[str]:
+    """Files that are new or different in `after`."""
+    return {name for name, content in after.items() if before.get(name) != content}
+
+
+# ---------------------------------------------------------------------------- copier
+
+
+def render(
+    destination: Path,
+    answers: Mapping[str, Any],
+    *,
+    src_path: Path = REPO_ROOT,
+    vcs_ref: str = "HEAD",
+) -> None:
+    """`copier copy` of the template into `destination`, non-interactively."""
+    with warnings.catch_warnings():
+        # This repository's uncommitted template changes are exactly what we want to test.
+        warnings.simplefilter("ignore", DirtyLocalWarning)
+        copier.run_copy(
+            src_path=str(src_path),
+            dst_path=destination,
+            data=dict(answers),
+            defaults=True,
+            unsafe=True,
+            vcs_ref=vcs_ref,
+            quiet=True,
+        )
+
+
+def update(destination: Path, *, vcs_ref: str) -> None:
+    """`copier update` keeping the recorded answers (in our own answers file)."""
+    copier.run_update(
+        dst_path=destination,
+        answers_file=ANSWERS_FILE,
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        vcs_ref=vcs_ref,
+        quiet=True,
+    )
+
+
+# ------------------------------------------------------------------------ Dockerfile
+
+
+@dataclasses.dataclass(frozen=True)
+class Instruction:
+    keyword: str  # upper case, e.g. "RUN"
+    arguments: str  # continuation lines joined with single spaces
+    stage: int  # 0 for the first FROM
+
+
+@dataclasses.dataclass(frozen=True)
+class Dockerfile:
+    instructions: tuple[Instruction, ...]
+
+    @classmethod
+    def read(cls, path: Path) -> Dockerfile:
+        return cls(tuple(_instructions(path.read_text())))
+
+    @property
+    def last_stage(self) -> int:
+        return max(instruction.stage for instruction in self.instructions)
+
+    def stage(self, index: int) -> list[Instruction]:
+        return [i for i in self.instructions if i.stage == index]
+
+    def arguments(self, keyword: str, stage: int) -> list[str]:
+        return [i.arguments for i in self.stage(stage) if i.keyword == keyword]
+
+    def runtime_environment(self) -> dict[str, str]:
+        """The final stage's ENV, as the container starts with it (no $-expansion)."""
+        env: dict[str, str] = {}
+        for arguments in self.arguments("ENV", self.last_stage):
+            for pair in shlex.split(arguments):
+                name, _, value = pair.partition("=")
+                env[name] = value
+        return env
+
+    def workdir(self) -> str:
+        return self.arguments("WORKDIR", self.last_stage)[-1]
+
+    def cmd(self) -> list[str]:
+        (command,) = self.arguments("CMD", self.last_stage)
+        parsed: list[str] = json.loads(command)
+        return parsed
+
+    def copy_sources(self, stage: int) -> list[str]:
+        """Build-context paths copied in `stage` (COPY --from=... excluded)."""
+        sources: list[str] = []
+        for arguments in self.arguments("COPY", stage):
+            words = shlex.split(arguments)
+            if any(word.startswith("--from") for word in words):
+                continue
+            paths = [word for word in words if not word.startswith("--")]
+            sources += paths[:-1]
+        return sources
+
+
+def _instructions(text: str) -> Iterator[Instruction]:
+    stage = -1
+    logical: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue  # comments may sit between continuation lines, too
+        logical.append(line.removesuffix("\\").strip())
+        if line.endswith("\\"):
+            continue
+        keyword, _, arguments = " ".join(logical).partition(" ")
+        logical = []
+        if keyword.upper() == "FROM":
+            stage += 1
+        yield Instruction(keyword.upper(), arguments.strip(), stage)
+
+
+# ------------------------------------------------------------------- task definitions
+
+
+def task_definition_files(root: Path) -> dict[str, Path]:
+    """deploy/ecs/<role>.json by role."""
+    return {path.stem: path for path in sorted((root / "deploy" / "ecs").glob("*.json"))}
+
+
+def placeholder_values(role: str, environment: str, queue: str | None) -> dict[str, str]:
+    values = {"image": IMAGE, "environment": environment}
+    if role == "worker":
+        assert queue is not None, "worker.json needs a queue"
+        values["queue"] = queue
+    return values
+
+
+def only_container(request: Mapping[str, Any]) -> dict[str, Any]:
+    (container,) = request["containerDefinitions"]
+    assert isinstance(container, dict)
+    return container
+
+
+# ------------------------------------------------------------------- run environment
+
+
+def host_plumbing(home: Path) -> dict[str, str]:
+    """What a process needs on this machine instead of the image: our venv and a HOME."""
+    return {
+        "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
+        "VIRTUAL_ENV": str(VENV_BIN.parent),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+    }
+
+
+def fake_aws(endpoint_url: str) -> dict[str, str]:
+    """Credentials for moto and every AWS endpoint (S3 included) pointed at it."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_S3_ENDPOINT_URL": endpoint_url,
+    }
+
+
+def container_environment(
+    image_env: Mapping[str, str],
+    container: Mapping[str, Any],
+    secret_values: Mapping[str, str],
+) -> dict[str, str]:
+    """What ECS puts in the container: the image's ENV, then `environment`, then `secrets`.
+
+    Every name in `secrets` must have a value in `secret_values` (what the Secrets Manager
+    key or SSM parameter holds); a missing one fails loudly rather than running without it.
+    """
+    missing = [s["name"] for s in container.get("secrets", []) if s["name"] not in secret_values]
+    if missing:
+        raise KeyError(f"no test value for the container's secrets {missing}")
+    return {
+        **image_env,
+        **{item["name"]: item["value"] for item in container.get("environment", [])},
+        **{item["name"]: secret_values[item["name"]] for item in container.get("secrets", [])},
+    }
+
+
+def without_image_paths(env: Mapping[str, str]) -> dict[str, str]:
+    """The image's PATH/VIRTUAL_ENV point at /venv, which only exists inside the image."""
+    return {k: v for k, v in env.items() if k not in ("PATH", "VIRTUAL_ENV")}
+
+
+def run_shell(
+    command: str, *, cwd: Path, env: Mapping[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """A Dockerfile RUN line, as /bin/sh -c runs it in the build."""
+    return subprocess.run(
+        ["/bin/sh", "-c", command],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_command(
+    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """A task definition's `command`, exec'd as ECS does (no shell)."""
+    return subprocess.run(
+        list(command),
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+LEFTOVER_JINJA = re.compile(r"\{\{|\{%|\{#")
