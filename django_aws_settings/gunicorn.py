@@ -50,6 +50,9 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # Only the ALB can reach the task (its security group), and its address changes, so trust
 # X-Forwarded-* from any peer; Django still only trusts X-Forwarded-Proto.
 forwarded_allow_ips = "*"
+# gunicorn 24+ opens a control socket under $HOME; the image's user has no home, and
+# nothing on ECS uses it.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = _r.choice("LOG_LEVEL", ("debug", "info", "warning", "error", "critical"), "info")

@@ -491,8 +491,8 @@ def test_cli_prints_the_same_request(rendered: Rendered) -> None:
 # One bad value per validated question, and the exact message copier.yml gives for it.
 BAD_VALUES = [
     ("project_slug", "Shop",
-     "Expected 3-25 lowercase letters, digits or dashes, starting with a letter "
-     "(it prefixes names AWS limits to 32 characters)."),
+     "Expected 3-16 lowercase letters, digits or dashes, starting with a letter "
+     "(<slug>-<environment>-web must fit AWS's 32-character load balancer names)."),
     ("django_project", "my-shop", "Expected a Python package name (letters, digits, underscores)."),
     ("settings_module", "settings", "Expected a dotted module path such as shop.settings."),
     ("requirements_file", "requirements.in",
@@ -512,10 +512,7 @@ BAD_VALUES = [
     ("domain", "https://shop.example.com",
      "Expected a lowercase host name such as shop.example.com."),
     ("github_repository", "shop", "Expected owner/name, e.g. acme/shop."),
-    ("environments", "staging,prod-eu",
-     "Expected comma-separated names of 2-12 lowercase letters or digits, "
-     "e.g. staging,production."),
-    ("environments", "staging,staging", "Each environment may appear once."),
+    ("environments", [], "Choose at least one environment."),
 ]  # fmt: skip
 
 
