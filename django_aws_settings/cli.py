@@ -9,11 +9,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import ecs_cli
+from . import config_import, ecs_cli, source_check
 from .errors import ConfigError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-COMMAND_GROUPS: tuple[Register, ...] = (ecs_cli.register,)
+COMMAND_GROUPS: tuple[Register, ...] = (
+    ecs_cli.register,
+    config_import.register,
+    source_check.register,
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -34,6 +34,9 @@ from .hosts import SOURCE_VARIABLES as HOST_VARIABLES
 from .hosts import allowed_hosts, csrf_trusted_origins
 from .logs import SOURCE_VARIABLES as LOG_VARIABLES
 from .logs import logging_config
+from .maintenance import SETTING as MAINTENANCE_SETTING
+from .maintenance import SOURCE_VARIABLES as MAINTENANCE_VARIABLES
+from .maintenance import maintenance_settings, with_maintenance_middleware
 from .security import SOURCE_VARIABLES as SECURITY_VARIABLES
 from .security import security_settings
 from .storages import SOURCE_VARIABLES as STORAGE_VARIABLES
@@ -112,6 +115,7 @@ def configure(
             },
         ),
         build(CELERY_VARIABLES, lambda: celery_settings(env)),
+        build(MAINTENANCE_VARIABLES, lambda: maintenance_settings(env)),
         # A LOGGING the module wrote (Sentry, extra handlers) is kept unless LOG_* is set.
         build(
             LOG_VARIABLES,
@@ -129,6 +133,9 @@ def configure(
     namespace["INSTALLED_APPS"] = _with_app(list(namespace.get("INSTALLED_APPS", [])))
     namespace["MIDDLEWARE"] = _with_middleware(
         list(namespace.get("MIDDLEWARE", [])), whitenoise=_serves_static_itself(namespace)
+    )
+    namespace["MIDDLEWARE"] = with_maintenance_middleware(
+        namespace["MIDDLEWARE"], namespace[MAINTENANCE_SETTING]
     )
     if not r.production:
         _announce(env, namespace)
