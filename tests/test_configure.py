@@ -286,3 +286,14 @@ def test_checks_report_each_misconfiguration_by_id(
         "django_aws_settings.W009",
         "django_aws_settings.W010",
     ]
+
+
+def test_public_names_stay_the_functions_after_submodule_imports() -> None:
+    import importlib
+
+    import django_aws_settings
+
+    for name in ("caches", "configure", "databases", "storages"):
+        importlib.import_module(f"django_aws_settings.{name}")
+        assert callable(getattr(django_aws_settings, name)), name
+        assert getattr(django_aws_settings, name).__name__ == name
