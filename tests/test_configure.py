@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ def test_embedded_default_runs_locally(tmp_path: Path) -> None:
 def test_embedded_default_is_announced_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("django_aws_settings.configure._announced", False)
+    module = sys.modules["django_aws_settings.configure"]  # the attribute is the function
+    monkeypatch.setattr(module, "_announced", False)
     configure({"BASE_DIR": tmp_path}, {})
     configure({"BASE_DIR": tmp_path}, {})
     messages = [r.getMessage() for r in caplog.records if r.name == "django_aws_settings.configure"]
