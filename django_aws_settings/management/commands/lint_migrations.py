@@ -44,7 +44,7 @@ class Command(BaseCommand):
                 "pip install 'django-aws-settings[lint]'"
             ) from None
         call_command(
-            LintMigrations(stdout=self.stdout, stderr=self.stderr),
+            LintMigrations(),
             git_commit_id=options["since"],
             database=options["database"],
             # The linter's own default is the settings package, which hides the apps'
