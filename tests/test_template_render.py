@@ -57,6 +57,9 @@ ALWAYS_WRITTEN = {
     "deploy/ecs/web.json",
     "deploy/ecs/migrate.json",
     "docs/aws/README.md",
+    "docs/aws/deploy.md",
+    ".github/workflows/deploy.yml",
+    ".github/workflows/pull-request.yml",
     "shop/settings_aws.py",
 }
 
