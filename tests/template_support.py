@@ -331,4 +331,5 @@ def run_command(
     )
 
 
-LEFTOVER_JINJA = re.compile(r"\{\{|\{%|\{#")
+# GitHub Actions expressions (`${{ ... }}`) are meant to stay; Jinja's `{{`, `{%`, `{#` not.
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
