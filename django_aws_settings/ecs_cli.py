@@ -1,4 +1,4 @@
-"""``django-aws ecs ...``: task definition rendering (and, for CI, running one-off tasks)."""
+"""``django-aws ecs ...``: task definitions (render, register), one-off tasks, service deploys."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import shlex
 import sys
 from pathlib import Path
 
+from . import ecs_deploy
 from .ecs import render_task_definition, validation_errors
 from .run_task import (
     DEFAULT_LOG_LINES,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TIMEOUT,
     STARTED_BY,
+    EcsCommandError,
     FromService,
     GateError,
     GateOptions,
@@ -29,12 +31,63 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     render = ecs_commands.add_parser(
         "render", help="fill a task definition file's placeholders and validate it"
     )
-    render.add_argument("file", help="e.g. deploy/ecs/web.json")
-    render.add_argument("--image", required=True, help="the image URI, tagged with the commit")
-    render.add_argument("--environment", required=True, help="e.g. staging")
-    render.add_argument("--queue", help="the Celery queue (worker.json only)")
+    _add_placeholder_arguments(render)
     render.set_defaults(handler=_render)
     _register_run_task(ecs_commands)
+    _register_deploy_commands(ecs_commands)
+
+
+def _add_placeholder_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="e.g. deploy/ecs/web.json")
+    parser.add_argument("--image", required=True, help="the image URI, tagged with the commit")
+    parser.add_argument("--environment", required=True, help="e.g. staging")
+    parser.add_argument("--queue", help="the Celery queue (worker.json only)")
+
+
+def _placeholder_values(arguments: argparse.Namespace) -> dict[str, str]:
+    values = {"image": arguments.image, "environment": arguments.environment}
+    if arguments.queue:
+        values["queue"] = arguments.queue
+    return values
+
+
+def _register_deploy_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    register = commands.add_parser(
+        "register",
+        help="render, validate and register a task definition; print only its ARN",
+        description="Prints the new task definition ARN on stdout (arn=$(django-aws ecs "
+        "register ...)), messages on stderr. Exit status: 0 registered; 2 bad input or an "
+        "AWS API error.",
+    )
+    _add_placeholder_arguments(register)
+    register.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
+    register.set_defaults(handler=_register_task_definition)
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="roll a service to a task definition and wait until that deployment completed",
+        description="Exit status: 0 the deployment's rollout COMPLETED; 1 it failed, was "
+        "rolled back or replaced, or timed out; 2 bad input or an AWS API error.",
+    )
+    deploy.add_argument("--cluster", required=True)
+    deploy.add_argument("--service", required=True)
+    deploy.add_argument("--task-definition", required=True, help="ARN or FAMILY[:REVISION]")
+    deploy.add_argument(
+        "--timeout",
+        type=_positive,
+        default=ecs_deploy.DEFAULT_TIMEOUT,
+        help="seconds (default: %(default)g)",
+    )
+    deploy.add_argument(
+        "--poll-interval",
+        type=_positive,
+        default=ecs_deploy.DEFAULT_POLL_INTERVAL,
+        help="seconds (default: %(default)g)",
+    )
+    deploy.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
+    deploy.set_defaults(handler=_deploy)
 
 
 def _register_run_task(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -150,11 +203,42 @@ def _run_task(arguments: argparse.Namespace) -> int:
     return result.exit_status
 
 
+def _register_task_definition(arguments: argparse.Namespace) -> int:
+    """Only the ARN goes to stdout, so a workflow can capture it."""
+    try:
+        ecs, _ = aws_clients(arguments.region)
+        registered = ecs_deploy.register_task_definition(
+            Path(arguments.file), _placeholder_values(arguments), ecs=ecs
+        )
+    except EcsCommandError as error:
+        print(f"django-aws ecs register: {error}", file=sys.stderr)
+        return 2
+    revision = f"{registered['family']}:{registered['revision']}"
+    print(f"registered {revision} from {arguments.file}", file=sys.stderr)
+    print(registered["taskDefinitionArn"], flush=True)
+    return 0
+
+
+def _deploy(arguments: argparse.Namespace) -> int:
+    """0 the deployment completed, 1 it failed or timed out, 2 bad input or an AWS API error."""
+    options = ecs_deploy.DeployOptions(
+        cluster=arguments.cluster,
+        service=arguments.service,
+        task_definition=arguments.task_definition,
+        timeout=arguments.timeout,
+        poll_interval=arguments.poll_interval,
+    )
+    try:
+        ecs, _ = aws_clients(arguments.region)
+        result = ecs_deploy.deploy_service(options, ecs=ecs)
+    except EcsCommandError as error:
+        print(f"django-aws ecs deploy: {error}", file=sys.stderr)
+        return 2
+    return result.exit_status
+
+
 def _render(arguments: argparse.Namespace) -> int:
-    values = {"image": arguments.image, "environment": arguments.environment}
-    if arguments.queue:
-        values["queue"] = arguments.queue
-    request = render_task_definition(Path(arguments.file), values)
+    request = render_task_definition(Path(arguments.file), _placeholder_values(arguments))
     errors = validation_errors(request)
     if errors:
         print(f"{arguments.file}: not a valid RegisterTaskDefinition request:", file=sys.stderr)

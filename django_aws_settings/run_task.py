@@ -45,8 +45,14 @@ DEFAULT_LOG_LINES = 50
 FINAL_STATUSES = frozenset({"STOPPED", "DELETED"})
 
 
-class GateError(Exception):
-    """Bad input or an AWS API error: the gate could not do its job (exit status 2)."""
+class EcsCommandError(Exception):
+    """Bad input or an AWS API error: an ``ecs`` command could not do its job (exit status 2).
+
+    Shared by the migrate gate and ``ecs register`` / ``ecs deploy`` (ecs_deploy.py).
+    """
+
+
+GateError = EcsCommandError  # the name the gate, ecs_cli and the gate tests use
 
 
 @dataclass(frozen=True)
@@ -107,8 +113,13 @@ def aws_clients(region: str | None = None) -> tuple[ECSClient, LogsClientFactory
         connect_timeout=5, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 5}
     )
     session = boto3.session.Session(region_name=region)
-    with _aws_errors("creating the ECS client"):
-        ecs = session.client("ecs", config=config)
+    try:
+        with aws_errors("creating the ECS client"):
+            ecs = session.client("ecs", config=config)
+    except ValueError as error:
+        # An empty region (--region "", or AWS_DEFAULT_REGION: ${{ vars.UNSET }} in a
+        # workflow) gets past botocore's checks and fails building "https://ecs..amazonaws.com".
+        raise EcsCommandError(f"creating the ECS client failed: {error} (empty region?)") from None
 
     def logs(log_region: str) -> CloudWatchLogsClient:
         return session.client("logs", region_name=log_region, config=config)
@@ -199,7 +210,7 @@ class _Gate:
             request["overrides"] = {
                 "containerOverrides": [{"name": name, "command": list(options.command)}]
             }
-        with _aws_errors(f"RunTask on cluster {options.cluster}"):
+        with aws_errors(f"RunTask on cluster {options.cluster}"):
             response = self.ecs.run_task(**request)
         failures = response.get("failures", [])
         if failures or not response.get("tasks"):
@@ -220,7 +231,7 @@ class _Gate:
     # ------------------------------------------------------------------ before the run
 
     def task_definition(self) -> TaskDefinitionTypeDef:
-        with _aws_errors(f"DescribeTaskDefinition {self.options.task_definition}"):
+        with aws_errors(f"DescribeTaskDefinition {self.options.task_definition}"):
             response = self.ecs.describe_task_definition(
                 taskDefinition=self.options.task_definition
             )
@@ -252,7 +263,7 @@ class _Gate:
                 "assignPublicIp": "ENABLED" if source.assign_public_ip else "DISABLED",
             }
         cluster = self.options.cluster
-        with _aws_errors(f"DescribeServices {source.service} in cluster {cluster}"):
+        with aws_errors(f"DescribeServices {source.service} in cluster {cluster}"):
             response = self.ecs.describe_services(cluster=cluster, services=[source.service])
         if response.get("failures") or not response.get("services"):
             reason = "; ".join(f.get("reason", "?") for f in response.get("failures", []))
@@ -305,7 +316,7 @@ class _Gate:
         return task
 
     def describe(self, arn: str) -> TaskTypeDef | None:
-        with _aws_errors("DescribeTasks", started=arn):
+        with aws_errors("DescribeTasks", note=f"task {arn} was started and may still be running"):
             response = self.ecs.describe_tasks(cluster=self.options.cluster, tasks=[arn])
         return next((t for t in response.get("tasks", []) if t.get("taskArn") == arn), None)
 
@@ -319,7 +330,7 @@ class _Gate:
                 cluster=self.options.cluster, task=arn, reason=f"{VERDICT}: {when}"[:255]
             )
         except (ClientError, BotoCoreError) as error:
-            return _Abandoned(f"{verdict}; stopping it failed: {_describe_error(error)}")
+            return _Abandoned(f"{verdict}; stopping it failed: {describe_error(error)}")
         self.say(f"stop: asked ECS to stop {arn}")
         return _Abandoned(f"{verdict}; asked ECS to stop it")
 
@@ -384,7 +395,7 @@ class _Gate:
                 logGroupName=group, logStreamName=stream, startFromHead=False, limit=lines
             )
         except (ClientError, BotoCoreError) as error:
-            self.say(f"log tail: unavailable: {group} {stream}: {_describe_error(error)}")
+            self.say(f"log tail: unavailable: {group} {stream}: {describe_error(error)}")
             return
         events = response.get("events", [])
         if not events:
@@ -421,7 +432,7 @@ def _describe_failure(failure: FailureTypeDef) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _describe_error(error: ClientError | BotoCoreError) -> str:
+def describe_error(error: ClientError | BotoCoreError) -> str:
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         return f"{details.get('Code', 'Error')}: {details.get('Message', str(error))}"
@@ -429,12 +440,15 @@ def _describe_error(error: ClientError | BotoCoreError) -> str:
 
 
 @contextmanager
-def _aws_errors(what: str, *, started: str | None = None) -> Iterator[None]:
-    """Turn an AWS API error into one GateError line naming the call that failed."""
+def aws_errors(what: str, *, note: str | None = None) -> Iterator[None]:
+    """Turn an AWS API error into one EcsCommandError line naming the call that failed.
+
+    ``note`` is added in parentheses, e.g. to say what was already started.
+    """
     try:
         yield
     except (ClientError, BotoCoreError) as error:
-        message = f"{what} failed: {_describe_error(error)}"
-        if started is not None:
-            message += f" (task {started} was started and may still be running)"
-        raise GateError(message) from None
+        message = f"{what} failed: {describe_error(error)}"
+        if note is not None:
+            message += f" ({note})"
+        raise EcsCommandError(message) from None

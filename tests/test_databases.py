@@ -7,6 +7,7 @@ then queries through the ORM. RDS Proxy mode runs in-process on the machine's se
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -27,7 +28,6 @@ from services import (
     unique_name,
 )
 
-from django_aws_settings import databases as databases_module
 from django_aws_settings.databases import (
     DEFAULT_CA_BUNDLE,
     DEFAULT_PROXY_CA_BUNDLE,
@@ -35,6 +35,9 @@ from django_aws_settings.databases import (
     databases,
 )
 from django_aws_settings.errors import ConfigError
+
+# The package binds the name `databases` to the function; patch the module itself.
+databases_module = importlib.import_module("django_aws_settings.databases")
 
 REPO = Path(__file__).resolve().parents[1]
 AWKWARD = DEFAULT_ROLE_PASSWORD  # p$a#s?s/w%o@r:d
