@@ -58,6 +58,7 @@ ALWAYS_WRITTEN = {
     "deploy/ecs/migrate.json",
     "docs/aws/README.md",
     "docs/aws/deploy.md",
+    "docs/aws/cutover-runbook.md",
     ".github/workflows/deploy.yml",
     ".github/workflows/pull-request.yml",
     "shop/settings_aws.py",
