@@ -15,13 +15,25 @@ from ..cutover import (
     database_from_url,
     label_of,
 )
+from ..env import AwsClients, fetch_reference, parse_reference
+from ..errors import ConfigError
 
 # Django's connection parameters that are Python objects for its own cursor, not libpq's.
 _DJANGO_ONLY_PARAMS = ("cursor_factory", "context")
 
 
 def database_for(alias_or_url: str, *, application_name: str) -> Database:
-    """A ``postgres://`` URL as given, or the connection settings of a ``DATABASES`` alias."""
+    """A ``postgres://`` URL as given, or the connection settings of a ``DATABASES`` alias.
+
+    The URL may also be a ``secretsmanager:``/``ssm:`` reference, so a one-off ECS task can
+    reach the old database without its password appearing in a command line or a log.
+    """
+    reference = parse_reference(alias_or_url)
+    if reference is not None:
+        try:
+            alias_or_url = fetch_reference(reference, AwsClients())
+        except ConfigError as error:
+            raise CommandError(str(error)) from None
     try:
         if "://" in alias_or_url:
             return database_from_url(alias_or_url, application_name=application_name)
