@@ -1,13 +1,16 @@
-"""`./dev demo`: boot a small Django project on django-aws-settings' embedded defaults.
+"""`./dev demo`: the main job on an embedded default.
 
-Copies examples/demo_project to a temporary directory, runs migrate and gunicorn exactly as
-a container would (with no environment at all: SQLite, local-memory cache, filesystem
-storage, Celery eager), then makes the requests an ALB and a browser make and prints them.
+Renders the Copier template into a copy of the bundled example project (an existing
+Django + Celery app, tests/sample_project), prints what was generated, then boots the web
+command of the generated task definition exactly as ECS would start it, with no
+environment at all (SQLite, local-memory cache, filesystem storage), and makes the
+requests an ALB and a browser make. No AWS, no PostgreSQL, no Docker needed.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -16,21 +19,22 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-PROJECT_VARIABLES = ("DJANGO_", "DATABASE_", "CACHE_", "REDIS_", "CELERY_", "AWS_", "SECRET_KEY")
+import copier
 
-SUMMARY = """
-from django.conf import settings as s
-print("DATABASES.default.ENGINE =", s.DATABASES["default"]["ENGINE"])
-print("CACHES.default.BACKEND   =", s.CACHES["default"]["BACKEND"])
-print("STORAGES.default         =", s.STORAGES["default"]["BACKEND"])
-print("STORAGES.staticfiles     =", s.STORAGES["staticfiles"]["BACKEND"])
-print("CELERY_TASK_ALWAYS_EAGER =", s.CELERY_TASK_ALWAYS_EAGER)
-print("ALLOWED_HOSTS            =", s.ALLOWED_HOSTS)
-print("MIDDLEWARE[:3]           =", s.MIDDLEWARE[:3])
-"""
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "tests" / "sample_project"
+ANSWERS = {
+    "project_slug": "shop",
+    "django_project": "shop",
+    "aws_account_id": "123456789012",
+    "domain": "shop.example.com",
+    "github_repository": "acme/shop",
+    "celery_queues": "default,emails",
+}
+OURS = ("DJANGO_", "DATABASE_", "CACHE_", "REDIS_", "CELERY_", "AWS_", "SECRET_KEY", "MAINTENANCE_")
 
 
 def free_port() -> int:
@@ -43,80 +47,112 @@ def get(port: int, path: str, host: str) -> tuple[int, str]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     connection.request("GET", path, headers={"Host": host})
     response = connection.getresponse()
-    body = response.read().decode(errors="replace")
-    return response.status, body
+    return response.status, response.read().decode(errors="replace")
 
 
-def wait_until_serving(port: int, process: subprocess.Popen[bytes]) -> None:
+def git(root: Path, *args: str) -> None:
+    identity = ["-c", "user.name=demo", "-c", "user.email=demo@example.com"]
+    subprocess.run(["git", *identity, *args], cwd=root, check=True, capture_output=True)
+
+
+def render(project: Path) -> list[str]:
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "the app as it runs on the PaaS")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # this checkout's uncommitted edits are welcome here
+        copier.run_copy(
+            str(REPO),
+            project,
+            data=ANSWERS,
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+            vcs_ref="HEAD",
+        )
+    git(project, "add", "-A")
+    changed = subprocess.run(
+        ["git", "diff", "--cached", "--name-only"],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    return changed.stdout.split()
+
+
+def wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"gunicorn exited with {process.returncode}")
+        if server.poll() is not None:
+            sys.exit(f"the web command exited with {server.returncode}")
         try:
             get(port, "/healthz", "127.0.0.1")
             return
         except OSError:
             time.sleep(0.2)
-    sys.exit("gunicorn did not answer within 30 s")
+    sys.exit("the web command did not answer within 30 s")
 
 
 def main() -> int:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(PROJECT_VARIABLES)}
-    bin_dir = Path(sys.executable).parent
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(OURS)}
+    environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environ.get('PATH', '')}"
     with tempfile.TemporaryDirectory(prefix="django-aws-demo-") as tmp:
-        project = Path(tmp) / "demo_project"
-        shutil.copytree(HERE / "demo_project", project)
-
-        def manage(*args: str) -> str:
-            result = subprocess.run(
-                [sys.executable, "manage.py", *args],
-                cwd=project,
-                env=environ,
-                capture_output=True,
-                text=True,
-                check=True,
+        project = Path(tmp) / "shop"
+        print(f"$ copier copy --trust {REPO} .   (in a copy of {EXAMPLE.relative_to(REPO)})")
+        written = render(project)
+        infra = [name for name in written if name.startswith("infra/")]
+        for name in written:
+            if name not in infra:
+                print(f"  wrote {name}")
+        if infra:
+            print(
+                f"  wrote infra/terraform/ ({len(infra)} files: modules, environments, bootstrap)"
             )
-            return result.stdout + result.stderr
 
-        print("$ python manage.py migrate")
-        print(manage("migrate", "--noinput").splitlines()[-1])
-        print("\nSettings built by configure(globals()) with an empty environment:")
-        print(manage("shell", "-c", SUMMARY).rstrip())
+        web = json.loads((project / "deploy/ecs/web.json").read_text())
+        command = web["containerDefinitions"][0]["command"]
+        environ["DJANGO_SETTINGS_MODULE"] = "shop.settings_aws"  # the image's ENV
+        migrate = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=project,
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if migrate.returncode:
+            print(migrate.stderr)
+            return 1
+        print("\n$ python manage.py migrate   (embedded default: SQLite)")
 
-        port, failures = free_port(), 0
-        command = [
-            str(bin_dir / "gunicorn"),
-            "demo.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-        ]
-        print(f"\n$ {' '.join(command[1:])}")
-        log = (Path(tmp) / "gunicorn.log").open("wb")
-        server = subprocess.Popen(command, cwd=project, env=environ, stdout=log, stderr=log)
-        try:
-            wait_until_serving(port, server)
-            checks = [
-                ("/healthz", "10.0.1.23:8000", "ALB health check, Host = task IP"),
-                ("/readyz", "localhost", "readiness: database + cache"),
-                ("/", "localhost", "a page of the app"),
-                ("/", "10.0.1.23:8000", "the same page with a foreign Host"),
-                ("/static/admin/css/base.css", "localhost", "a static file (WhiteNoise)"),
-            ]
-            expected = {"/": 200}
-            for path, host, what in checks:
-                status, body = get(port, path, host)
-                want = 400 if host.startswith("10.") and path == "/" else expected.get(path, 200)
-                failures += status != want
-                shown = body if body.startswith("{") or len(body) < 40 else f"{len(body)} bytes"
-                print(f"GET {path:<28} Host={host:<16} -> {status}  {what}: {shown}")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
-            log.close()
-            if failures:
-                print((Path(tmp) / "gunicorn.log").read_text(errors="replace"))
+        port = free_port()
+        environ["PORT"] = str(port)
+        print(f"$ {' '.join(command)}   (deploy/ecs/web.json's command, PORT={port})")
+        log_path = Path(tmp) / "web.log"
+        with log_path.open("wb") as log:
+            server = subprocess.Popen(command, cwd=project, env=environ, stdout=log, stderr=log)
+            failures = 0
+            try:
+                wait_until_serving(port, server)
+                for path, host, want, what in [
+                    ("/healthz", "10.0.1.23:8000", 200, "ALB health check (Host = task IP)"),
+                    ("/readyz", "localhost", 200, "readiness: database and cache"),
+                    ("/", "localhost", 200, "a page of the app"),
+                    ("/", "10.0.1.23:8000", 400, "the same page, foreign Host"),
+                    ("/static/catalog/site.css", "localhost", 200, "a static file"),
+                ]:
+                    status, body = get(port, path, host)
+                    failures += status != want
+                    shown = body.strip() if len(body) < 60 else f"{len(body)} bytes"
+                    mark = "ok " if status == want else "BAD"
+                    print(f"  {mark} GET {path:<26} Host={host:<15} -> {status}  {what}: {shown}")
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=40)
+        if failures:
+            print(log_path.read_text(errors="replace"))
     print("\ndemo:", "ok" if not failures else f"{failures} unexpected answers")
     return 1 if failures else 0
 
