@@ -1,4 +1,4 @@
-"""Run a copy of the example project's manage.py in a subprocess with an exact environment."""
+"""Run a copy of the sample project, with a hand-written settings overlay, in a subprocess."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo_project"
+SAMPLE = Path(__file__).resolve().parent / "sample_project"
+OVERLAY = (
+    "import django_aws_settings\n\n"
+    "from shop.settings import *  # noqa: F403\n\n"
+    "django_aws_settings.configure(globals())\n"
+)
 # Variables the package reads; the parent's values must never leak into a child project.
 _OURS = (
     "DJANGO_",
@@ -36,7 +41,7 @@ class Project:
 
     def environ(self, **values: str) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
-        return {**base, "DJANGO_SETTINGS_MODULE": "demo.settings_aws", **values}
+        return {**base, "DJANGO_SETTINGS_MODULE": "shop.settings_aws", **values}
 
     def manage(self, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -51,6 +56,7 @@ class Project:
 
 
 def copy_example(destination: Path) -> Project:
-    root = destination / "demo_project"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    root = destination / "shop"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    (root / "shop" / "settings_aws.py").write_text(OVERLAY)
     return Project(root)

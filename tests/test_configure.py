@@ -257,7 +257,7 @@ def test_checks_report_each_misconfiguration_by_id(
     production: tuple[Project, dict[str, str]],
 ) -> None:
     project, env = production
-    overlay = project.root / "demo" / "settings_aws.py"
+    overlay = project.root / "shop" / "settings_aws.py"
     overlay.write_text(
         overlay.read_text()
         + "\nDEBUG = True\n"
