@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import config_import, ecs_cli, source_check
+from . import config_import, ecs_cli, queue_metrics, source_check
 from .errors import ConfigError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -17,6 +17,7 @@ COMMAND_GROUPS: tuple[Register, ...] = (
     ecs_cli.register,
     config_import.register,
     source_check.register,
+    queue_metrics.register,
 )
 
 

@@ -41,6 +41,7 @@ from template_support import (
     task_definition_files,
     without_image_paths,
 )
+from terraform_support import expected_terraform_files
 
 from django_aws_settings.configure import configure
 from django_aws_settings.databases import DEFAULT_CA_BUNDLE
@@ -76,6 +77,9 @@ class AnswerSet:
     celery_beat: bool = False
     cpu_architecture: str = "X86_64"
     queues: tuple[str, ...] = field(default=())
+    database_engine: str = "rds-postgres"
+    rds_proxy: bool = False
+    environments: tuple[str, ...] = ENVIRONMENTS
 
     def answers(self) -> dict[str, Any]:
         answers: dict[str, Any] = {
@@ -86,6 +90,9 @@ class AnswerSet:
             "static_backend": self.static_backend,
             "media_on_s3": self.media_on_s3,
             "cpu_architecture": self.cpu_architecture,
+            "database_engine": self.database_engine,
+            "rds_proxy": self.rds_proxy,
+            "environments": list(self.environments),
         }
         if self.celery:
             answers["celery_queues"] = ",".join(self.queues)
@@ -97,14 +104,16 @@ QUEUES = ("default", "emails")
 ANSWER_SETS = [
     AnswerSet("pip-wsgi-celery-whitenoise-media", "pip", "wsgi", True, "whitenoise", True,
               celery_beat=True, queues=QUEUES),
-    AnswerSet("pip-asgi-s3static", "pip", "asgi", False, "s3", False),
+    AnswerSet("pip-asgi-s3static", "pip", "asgi", False, "s3", False,
+              environments=("production",)),
     AnswerSet("poetry-wsgi-celery-nobeat-s3-media-arm64", "poetry", "wsgi", True, "s3", True,
-              cpu_architecture="ARM64", queues=QUEUES),
+              cpu_architecture="ARM64", queues=QUEUES, database_engine="aurora-serverless",
+              rds_proxy=True, environments=("dev", "staging", "production")),
     AnswerSet("poetry-asgi-celery-whitenoise", "poetry", "asgi", True, "whitenoise", False,
               celery_beat=True, queues=QUEUES),
     AnswerSet("uv-wsgi-whitenoise-media", "uv", "wsgi", False, "whitenoise", True),
     AnswerSet("uv-asgi-celery-s3-media", "uv", "asgi", True, "s3", True,
-              celery_beat=True, queues=QUEUES),
+              celery_beat=True, queues=QUEUES, database_engine="aurora-postgres"),
 ]  # fmt: skip
 
 
@@ -154,6 +163,7 @@ def test_writes_exactly_the_expected_files(rendered: Rendered) -> None:
         expected.add("deploy/ecs/worker.json")
     if case.celery and case.celery_beat:
         expected.add("deploy/ecs/beat.json")
+    expected |= {"docs/aws/infrastructure.md", *expected_terraform_files(case.environments)}
     assert rendered.files == expected
 
 

@@ -40,8 +40,7 @@ class Command(BaseCommand):
             )
         except ImportError:
             raise CommandError(
-                "django-migration-linter is not installed; "
-                "pip install 'django-aws-settings[lint]'"
+                "django-migration-linter is not installed; pip install 'django-aws-settings[lint]'"
             ) from None
         call_command(
             LintMigrations(),

@@ -1,0 +1,142 @@
+# One environment of the app: every module wired together. The environment folders call
+# this module with their own values; names follow <project>-<environment>-<role>, as the
+# task definitions in deploy/ecs/ and the deploy workflow expect.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_ecr_repository" "app" {
+  name = var.project
+}
+
+data "aws_iam_openid_connect_provider" "github" {
+  url = "https://token.actions.githubusercontent.com"
+}
+
+locals {
+  name             = "${var.project}-${var.environment}"
+  metric_namespace = "${var.project}/${var.environment}"
+  # One bucket: media under media/, static files under static/ (django_aws_settings.storages).
+  bucket_name      = var.media_on_s3 || var.static_on_s3 ? "${local.name}-files-${data.aws_caller_identity.current.account_id}" : null
+  postgres_version = coalesce(var.postgres_version, var.database_engine == "rds-postgres" ? "17" : "17.4")
+}
+
+module "network" {
+  source             = "../network"
+  name               = local.name
+  az_count           = var.az_count
+  nat_gateway_per_az = var.nat_gateway_per_az
+  vpc_endpoints      = var.vpc_endpoints
+}
+
+module "edge" {
+  source = "../edge"
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
+  name                               = local.name
+  domain                             = var.domain
+  hosted_zone_name                   = var.hosted_zone_name
+  vpc_id                             = module.network.vpc_id
+  public_subnet_ids                  = module.network.public_subnet_ids
+  static_bucket_regional_domain_name = var.static_on_s3 ? module.storage.bucket_regional_domain_name : null
+  deletion_protection                = var.deletion_protection
+  waf                                = var.waf
+}
+
+module "storage" {
+  source                      = "../storage"
+  bucket_name                 = local.bucket_name
+  static_on_s3                = var.static_on_s3
+  cloudfront_distribution_arn = module.edge.distribution_arn
+}
+
+module "data" {
+  source                = "../data"
+  name                  = local.name
+  engine                = var.database_engine
+  database_name         = replace(var.project, "-", "_")
+  vpc_id                = module.network.vpc_id
+  database_subnet_ids   = module.network.database_subnet_ids
+  app_security_group_id = module.ecs.app_security_group_id
+  multi_az              = var.multi_az
+  deletion_protection   = var.deletion_protection
+  instance_class        = var.db_instance_class
+  performance_insights  = var.db_performance_insights
+  postgres_version      = local.postgres_version
+  rds_proxy             = var.rds_proxy
+}
+
+module "cache" {
+  source                = "../cache"
+  name                  = local.name
+  node_type             = var.cache_node_type
+  multi_az              = var.multi_az
+  vpc_id                = module.network.vpc_id
+  database_subnet_ids   = module.network.database_subnet_ids
+  app_security_group_id = module.ecs.app_security_group_id
+}
+
+module "observability" {
+  source                  = "../observability"
+  name                    = local.name
+  log_group_name          = "/ecs/${var.project}/${var.environment}"
+  log_retention_days      = var.log_retention_days
+  alarm_email             = var.alarm_email
+  alb_arn_suffix          = module.edge.alb_arn_suffix
+  target_group_arn_suffix = module.edge.target_group_arn_suffix
+  db_instance_identifier  = module.data.instance_identifier
+  db_cluster_identifier   = module.data.cluster_identifier
+  cache_node_ids          = module.cache.node_ids
+  metric_namespace        = local.metric_namespace
+  queues                  = var.queues
+}
+
+module "config" {
+  source              = "../config"
+  project             = var.project
+  environment         = var.environment
+  domain              = var.domain
+  redis_url           = module.cache.url
+  database_host       = module.data.host
+  database_name       = module.data.database_name
+  database_secret_arn = module.data.master_secret_arn
+  bucket_name         = local.bucket_name
+  static_on_s3        = var.static_on_s3
+  log_group_arn       = module.observability.log_group_arn
+  ecr_repository_arn  = data.aws_ecr_repository.app.arn
+  metric_namespace    = local.metric_namespace
+}
+
+module "ecs" {
+  source                = "../ecs"
+  name                  = local.name
+  environment           = var.environment
+  image                 = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
+  queues                = var.queues
+  beat                  = var.beat
+  vpc_id                = module.network.vpc_id
+  private_subnet_ids    = module.network.private_subnet_ids
+  alb_security_group_id = module.edge.alb_security_group_id
+  target_group_arn      = module.edge.target_group_arn
+  task_role_arn         = module.config.task_role_arn
+  execution_role_arn    = module.config.execution_role_arn
+  metric_namespace      = local.metric_namespace
+  web_min_count         = var.web_min_count
+  web_max_count         = var.web_max_count
+  worker_min_count      = var.worker_min_count
+  worker_max_count      = var.worker_max_count
+  use_spot              = var.use_spot
+}
+
+module "github_oidc" {
+  source             = "../github_oidc"
+  name               = local.name
+  environment        = var.environment
+  github_repository  = var.github_repository
+  oidc_provider_arn  = data.aws_iam_openid_connect_provider.github.arn
+  ecr_repository_arn = data.aws_ecr_repository.app.arn
+  cluster_name       = module.ecs.cluster_name
+  task_role_arns     = [module.config.task_role_arn, module.config.execution_role_arn]
+  log_group_arn      = module.observability.log_group_arn
+}

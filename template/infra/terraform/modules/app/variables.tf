@@ -1,0 +1,160 @@
+# ---- from the template's answers (the same in every environment) --------------------
+
+variable "project" {
+  description = "The project slug: prefixes every name (<project>-<environment>-...)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,14}[a-z0-9]$", var.project))
+    error_message = "Expected 3-16 lowercase letters, digits or dashes."
+  }
+}
+
+variable "environment" {
+  description = "dev, staging or production."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production"], var.environment)
+    error_message = "Expected dev, staging or production."
+  }
+}
+
+variable "domain" {
+  description = "The environment's host name."
+  type        = string
+}
+
+variable "hosted_zone_name" {
+  description = "The public Route 53 zone that holds var.domain."
+  type        = string
+}
+
+variable "github_repository" {
+  description = "owner/name of the repository that deploys."
+  type        = string
+}
+
+variable "queues" {
+  description = "Celery queues, one worker service each (empty without Celery)."
+  type        = list(string)
+}
+
+variable "beat" {
+  description = "Run celery beat."
+  type        = bool
+}
+
+variable "static_on_s3" {
+  description = "Static files on S3 behind CloudFront (else WhiteNoise in the image)."
+  type        = bool
+}
+
+variable "media_on_s3" {
+  description = "Uploaded files on S3."
+  type        = bool
+}
+
+variable "database_engine" {
+  description = "rds-postgres, aurora-postgres or aurora-serverless."
+  type        = string
+}
+
+variable "rds_proxy" {
+  description = "Connect through RDS Proxy."
+  type        = bool
+}
+
+variable "image_tag" {
+  description = "Tag of the image in the ECR repository that the first task definition revisions run; the pipeline registers every later revision."
+  type        = string
+}
+
+# ---- per environment (terraform.tfvars) ---------------------------------------------
+
+variable "az_count" {
+  description = "Availability zones (2 or 3)."
+  type        = number
+}
+
+variable "nat_gateway_per_az" {
+  description = "A NAT gateway per zone (production) or one shared (cheaper)."
+  type        = bool
+}
+
+variable "vpc_endpoints" {
+  description = "Interface endpoints for AWS APIs (less NAT traffic, ~$7/month each per zone)."
+  type        = bool
+}
+
+variable "multi_az" {
+  description = "Database standby and Redis replica in another zone."
+  type        = bool
+}
+
+variable "deletion_protection" {
+  description = "Protect the database and the load balancer from deletion."
+  type        = bool
+}
+
+variable "db_instance_class" {
+  description = "RDS / provisioned Aurora instance class."
+  type        = string
+}
+
+variable "db_performance_insights" {
+  description = "Performance Insights (not available on db.t4g.micro/small)."
+  type        = bool
+}
+
+variable "postgres_version" {
+  description = "PostgreSQL version: a major (RDS, e.g. 17) or major.minor (Aurora, e.g. 17.4); null picks one."
+  type        = string
+  default     = null
+}
+
+variable "cache_node_type" {
+  description = "ElastiCache node type."
+  type        = string
+}
+
+variable "web_min_count" {
+  description = "Fewest web tasks."
+  type        = number
+}
+
+variable "web_max_count" {
+  description = "Most web tasks."
+  type        = number
+}
+
+variable "worker_min_count" {
+  description = "Fewest tasks per worker service."
+  type        = number
+}
+
+variable "worker_max_count" {
+  description = "Most tasks per worker service."
+  type        = number
+}
+
+variable "use_spot" {
+  description = "Web tasks above the first, and workers, on Fargate Spot (beat never)."
+  type        = bool
+}
+
+variable "waf" {
+  description = "AWS WAF in front of CloudFront."
+  type        = bool
+}
+
+variable "log_retention_days" {
+  description = "Days to keep container logs."
+  type        = number
+}
+
+variable "alarm_email" {
+  description = "Where alarms are mailed (null: subscribe later)."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,197 @@
+# What the containers read at start: one Secrets Manager secret (SECRET_KEY, REDIS_URL) and
+# SSM parameters under /<project>/<environment>/. The execution role reads exactly those
+# (ECS injects them); the task role is what the running app may do.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  name    = "${var.project}-${var.environment}"
+  prefix  = "/${var.project}/${var.environment}"
+  ssm_arn = "arn:aws:ssm:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:parameter"
+  parameters = merge(
+    {
+      # The app resolves this reference itself (with the task role), so a rotated
+      # password is picked up without a deploy.
+      DATABASE_SECRET = "secretsmanager:${var.database_secret_arn}"
+      DATABASE_HOST   = var.database_host
+      DATABASE_NAME   = var.database_name
+      ALLOWED_HOSTS   = var.domain
+    },
+    var.bucket_name != null ? { AWS_STORAGE_BUCKET_NAME = var.bucket_name } : {},
+    var.static_on_s3 ? { AWS_S3_CUSTOM_DOMAIN = var.domain } : {},
+  )
+}
+
+resource "random_password" "secret_key" {
+  length  = 64
+  special = true
+}
+
+resource "aws_secretsmanager_secret" "app" {
+  name                    = "${var.project}/${var.environment}/app"
+  description             = "SECRET_KEY and REDIS_URL of ${local.name}"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 7
+  #checkov:skip=CKV2_AWS_57:SECRET_KEY rotation signs everyone out and the Redis token rotates with ElastiCache; rotate both deliberately (docs/aws/infrastructure.md).
+  #checkov:skip=CKV_AWS_149:The AWS-managed key by default; set kms_key_arn to use a customer-managed key.
+}
+
+resource "aws_secretsmanager_secret_version" "app" {
+  secret_id = aws_secretsmanager_secret.app.id
+  secret_string = jsonencode({
+    SECRET_KEY = random_password.secret_key.result
+    REDIS_URL  = var.redis_url
+  })
+}
+
+resource "aws_ssm_parameter" "this" {
+  for_each = local.parameters
+  name     = "${local.prefix}/${each.key}"
+  type     = "String"
+  value    = each.value
+  #checkov:skip=CKV2_AWS_34:Configuration, not secrets (host names, bucket names, a secret's ARN); secrets live in Secrets Manager.
+}
+
+# ------------------------------------------------------------------- execution role
+
+data "aws_iam_policy_document" "ecs_tasks_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${local.name}-execution"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "Configuration"
+    actions   = ["ssm:GetParameters"]
+    resources = [for name in keys(local.parameters) : "${local.ssm_arn}${local.prefix}/${name}"]
+  }
+
+  statement {
+    sid       = "AppSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.app.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn != null ? [1] : []
+    content {
+      sid       = "AppSecretKey"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+
+  statement {
+    sid       = "PullImage"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+    resources = [var.ecr_repository_arn]
+  }
+
+  # GetAuthorizationToken has no resource-level permissions: AWS requires "*".
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${var.log_group_arn}:log-stream:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "start-containers"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+# ------------------------------------------------------------------------- task role
+
+resource "aws_iam_role" "task" {
+  name               = "${local.name}-task"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+}
+
+data "aws_iam_policy_document" "task" {
+  statement {
+    sid       = "DatabaseSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.database_secret_arn]
+  }
+
+  # The package reads references in one BatchGetSecretValue call. That action has no
+  # resource-level permissions (AWS requires "*"); it returns only the secrets that
+  # GetSecretValue above allows.
+  statement {
+    sid       = "BatchReadSecrets"
+    actions   = ["secretsmanager:BatchGetSecretValue"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.bucket_name != null ? [1] : []
+    content {
+      sid       = "Objects"
+      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      resources = ["arn:aws:s3:::${var.bucket_name}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.bucket_name != null ? [1] : []
+    content {
+      sid       = "ListObjects"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:aws:s3:::${var.bucket_name}"]
+    }
+  }
+
+  # PutMetricData has no resource-level permissions; the namespace condition confines it.
+  statement {
+    sid       = "Metrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.metric_namespace]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_execute_command ? [1] : []
+    content {
+      sid = "ExecuteCommand"
+      actions = [
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+      ]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "task" {
+  name   = "app"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task.json
+}

@@ -1,0 +1,73 @@
+variable "project" {
+  description = "The project slug; prefixes names and parameter paths."
+  type        = string
+}
+
+variable "environment" {
+  description = "dev, staging or production."
+  type        = string
+}
+
+variable "domain" {
+  description = "The environment's host name (ALLOWED_HOSTS, and the static files' domain)."
+  type        = string
+}
+
+variable "redis_url" {
+  description = "REDIS_URL, stored in the app secret."
+  type        = string
+  sensitive   = true
+}
+
+variable "database_host" {
+  description = "DATABASE_HOST."
+  type        = string
+}
+
+variable "database_name" {
+  description = "DATABASE_NAME."
+  type        = string
+}
+
+variable "database_secret_arn" {
+  description = "The RDS-managed master secret; DATABASE_SECRET points at it and the task role may read it."
+  type        = string
+}
+
+variable "bucket_name" {
+  description = "AWS_STORAGE_BUCKET_NAME (null when nothing is stored on S3); known before apply."
+  type        = string
+  default     = null
+}
+
+variable "static_on_s3" {
+  description = "Static files are served from S3 through CloudFront at var.domain (AWS_S3_CUSTOM_DOMAIN)."
+  type        = bool
+}
+
+variable "log_group_arn" {
+  description = "The containers' log group."
+  type        = string
+}
+
+variable "ecr_repository_arn" {
+  description = "The repository the execution role pulls from."
+  type        = string
+}
+
+variable "metric_namespace" {
+  description = "The only CloudWatch namespace the task role may put metrics to."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "A customer-managed key for the app secret (null: the AWS-managed key)."
+  type        = string
+  default     = null
+}
+
+variable "enable_execute_command" {
+  description = "Let the task role open ECS Exec sessions."
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,102 @@
+variable "name" {
+  description = "Prefix of every name, <project>-<environment>; also the cluster's name."
+  type        = string
+}
+
+variable "environment" {
+  description = "Fills $${environment} in deploy/ecs/*.json."
+  type        = string
+}
+
+variable "image" {
+  description = "The image of the first task definition revisions; the pipeline registers every later one."
+  type        = string
+}
+
+variable "queues" {
+  description = "Celery queues; one worker service each (empty without Celery)."
+  type        = list(string)
+}
+
+variable "beat" {
+  description = "Run one celery beat task."
+  type        = bool
+}
+
+variable "vpc_id" {
+  description = "The VPC of the tasks."
+  type        = string
+}
+
+variable "private_subnet_ids" {
+  description = "Subnets of the tasks."
+  type        = list(string)
+}
+
+variable "alb_security_group_id" {
+  description = "The load balancer's security group, admitted on the container port."
+  type        = string
+}
+
+variable "target_group_arn" {
+  description = "The web service's target group."
+  type        = string
+}
+
+variable "task_role_arn" {
+  description = "The role the containers run with; must equal taskRoleArn in deploy/ecs/*.json."
+  type        = string
+}
+
+variable "execution_role_arn" {
+  description = "The role ECS starts the containers with; must equal executionRoleArn in deploy/ecs/*.json."
+  type        = string
+}
+
+variable "metric_namespace" {
+  description = "CloudWatch namespace of the QueueDepth metric, <project>/<environment>."
+  type        = string
+}
+
+variable "web_min_count" {
+  description = "Fewest web tasks (also the first desired count)."
+  type        = number
+}
+
+variable "web_max_count" {
+  description = "Most web tasks."
+  type        = number
+}
+
+variable "web_cpu_target" {
+  description = "Average CPU (percent) autoscaling keeps the web tasks at."
+  type        = number
+  default     = 60
+}
+
+variable "worker_min_count" {
+  description = "Fewest tasks per worker service."
+  type        = number
+}
+
+variable "worker_max_count" {
+  description = "Most tasks per worker service."
+  type        = number
+}
+
+variable "worker_backlog_per_task" {
+  description = "Waiting messages per worker task that autoscaling aims for."
+  type        = number
+  default     = 100
+}
+
+variable "use_spot" {
+  description = "Run web tasks above the first, and worker tasks, on Fargate Spot (beat never)."
+  type        = bool
+}
+
+variable "enable_execute_command" {
+  description = "Allow `aws ecs execute-command` into running tasks."
+  type        = bool
+  default     = false
+}

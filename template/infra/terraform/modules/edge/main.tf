@@ -1,0 +1,380 @@
+# Viewers reach CloudFront only. CloudFront reaches the ALB over HTTPS at origin.<domain>
+# with a secret header; the ALB's security group admits CloudFront's origin-facing
+# addresses only, and a listener rule forwards only requests that carry the header.
+
+data "aws_route53_zone" "this" {
+  name         = var.hosted_zone_name
+  private_zone = false
+}
+
+data "aws_ec2_managed_prefix_list" "cloudfront" {
+  name = "com.amazonaws.global.cloudfront.origin-facing"
+}
+
+data "aws_cloudfront_cache_policy" "disabled" {
+  name = "Managed-CachingDisabled"
+}
+
+data "aws_cloudfront_cache_policy" "optimized" {
+  name = "Managed-CachingOptimized"
+}
+
+data "aws_cloudfront_origin_request_policy" "all_viewer" {
+  name = "Managed-AllViewer"
+}
+
+data "aws_cloudfront_response_headers_policy" "security_headers" {
+  name = "Managed-SecurityHeadersPolicy"
+}
+
+locals {
+  origin_domain = "origin.${var.domain}"
+  origin_header = "X-Origin-Verify"
+  static_on_s3  = var.static_bucket_regional_domain_name != null
+}
+
+resource "random_password" "origin_header" {
+  length  = 40
+  special = false
+}
+
+# ---------------------------------------------------------------- certificates (DNS)
+
+resource "aws_acm_certificate" "alb" {
+  domain_name               = var.domain
+  subject_alternative_names = [local.origin_domain]
+  validation_method         = "DNS"
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# CloudFront only uses certificates from us-east-1.
+resource "aws_acm_certificate" "cloudfront" {
+  provider          = aws.us_east_1
+  domain_name       = var.domain
+  validation_method = "DNS"
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+locals {
+  validation_records = merge(
+    { for o in aws_acm_certificate.alb.domain_validation_options : "alb ${o.domain_name}" => o },
+    { for o in aws_acm_certificate.cloudfront.domain_validation_options : "cloudfront ${o.domain_name}" => o },
+  )
+}
+
+resource "aws_route53_record" "validation" {
+  for_each = local.validation_records
+  zone_id  = data.aws_route53_zone.this.zone_id
+  name     = each.value.resource_record_name
+  type     = each.value.resource_record_type
+  records  = [each.value.resource_record_value]
+  ttl      = 300
+  # Both certificates cover var.domain: ACM asks for the same record twice.
+  allow_overwrite = true
+}
+
+resource "aws_acm_certificate_validation" "alb" {
+  certificate_arn         = aws_acm_certificate.alb.arn
+  validation_record_fqdns = [for k, r in aws_route53_record.validation : r.fqdn if startswith(k, "alb ")]
+}
+
+resource "aws_acm_certificate_validation" "cloudfront" {
+  provider                = aws.us_east_1
+  certificate_arn         = aws_acm_certificate.cloudfront.arn
+  validation_record_fqdns = [for k, r in aws_route53_record.validation : r.fqdn if startswith(k, "cloudfront ")]
+}
+
+# ---------------------------------------------------------------------- load balancer
+
+resource "aws_security_group" "alb" {
+  name        = "${var.name}-alb"
+  description = "HTTPS from CloudFront only"
+  vpc_id      = var.vpc_id
+}
+
+# The prefix list counts as ~55 rules against the security group's quota of 60: one
+# port only. CloudFront redirects viewers from HTTP to HTTPS, so the ALB needs no port 80.
+resource "aws_vpc_security_group_ingress_rule" "alb_from_cloudfront" {
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTPS from CloudFront's origin-facing addresses"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = data.aws_ec2_managed_prefix_list.cloudfront.id
+}
+
+resource "aws_lb" "this" {
+  name                       = var.name
+  load_balancer_type         = "application"
+  internal                   = false
+  subnets                    = var.public_subnet_ids
+  security_groups            = [aws_security_group.alb.id]
+  idle_timeout               = var.idle_timeout
+  drop_invalid_header_fields = true
+  enable_deletion_protection = var.deletion_protection
+  #checkov:skip=CKV_AWS_91:Every request is logged by the app (gunicorn's JSON access log with the X-Amzn-Trace-Id) in CloudWatch; ALB access logs need a log bucket with a delivery policy, add one when required.
+  #checkov:skip=CKV2_AWS_28:WAF sits on CloudFront (var.waf); the ALB admits only CloudFront's addresses carrying the origin secret.
+  #checkov:skip=CKV2_AWS_20:No HTTP listener: CloudFront redirects viewers to HTTPS and reaches the ALB over HTTPS only.
+}
+
+resource "aws_lb_target_group" "web" {
+  name                 = "${var.name}-web"
+  port                 = 8000
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = var.deregistration_delay
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from there to the task the traffic stays inside the VPC, limited by security groups.
+
+  health_check {
+    path                = var.health_check_path
+    matcher             = "200"
+    interval            = 15
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.this.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+  certificate_arn   = aws_acm_certificate_validation.alb.certificate_arn
+
+  # Anything that did not come through CloudFront.
+  default_action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "Forbidden"
+      status_code  = "403"
+    }
+  }
+}
+
+resource "aws_lb_listener_rule" "from_cloudfront" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 1
+
+  condition {
+    http_header {
+      http_header_name = local.origin_header
+      values           = [random_password.origin_header.result]
+    }
+  }
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.web.arn
+  }
+}
+
+# ------------------------------------------------------------------------- CloudFront
+
+resource "aws_cloudfront_origin_access_control" "static" {
+  count                             = local.static_on_s3 ? 1 : 0
+  name                              = "${var.name}-static"
+  description                       = "CloudFront reads static/ from the app's bucket"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+resource "aws_cloudfront_distribution" "this" {
+  enabled         = true
+  is_ipv6_enabled = true
+  http_version    = "http2and3"
+  aliases         = [var.domain]
+  price_class     = var.price_class
+  web_acl_id      = var.waf ? aws_wafv2_web_acl.this[0].arn : null
+  comment         = var.name
+  #checkov:skip=CKV_AWS_86:Standard logs need a log bucket with ACLs enabled; the app logs every request itself.
+  #checkov:skip=CKV_AWS_310:One origin per path; origin failover has no second copy of the app to fail over to.
+  #checkov:skip=CKV_AWS_374:No geo restriction: the audience is decided by the app, not by this template.
+  #checkov:skip=CKV_AWS_305:Django answers / itself; there is no index document.
+  #checkov:skip=CKV2_AWS_47:KnownBadInputs (the Log4j rules) is attached; the AnonymousIpList group this check also demands blocks VPN users, so that is the app owner's call.
+
+  origin {
+    origin_id   = "app"
+    domain_name = local.origin_domain
+
+    custom_origin_config {
+      http_port                = 80
+      https_port               = 443
+      origin_protocol_policy   = "https-only"
+      origin_ssl_protocols     = ["TLSv1.2"]
+      origin_read_timeout      = 60
+      origin_keepalive_timeout = 5
+    }
+
+    custom_header {
+      name  = local.origin_header
+      value = random_password.origin_header.result
+    }
+  }
+
+  dynamic "origin" {
+    for_each = local.static_on_s3 ? [var.static_bucket_regional_domain_name] : []
+    content {
+      origin_id                = "static"
+      domain_name              = origin.value
+      origin_access_control_id = aws_cloudfront_origin_access_control.static[0].id
+    }
+  }
+
+  # The app: nothing cached, every header (Host included), cookie and query string passed.
+  default_cache_behavior {
+    target_origin_id           = "app"
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    cached_methods             = ["GET", "HEAD"]
+    cache_policy_id            = data.aws_cloudfront_cache_policy.disabled.id
+    origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_viewer.id
+    response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security_headers.id
+    compress                   = true
+  }
+
+  # Static files: hashed names, cached for a year (from S3, or from WhiteNoise in the app).
+  ordered_cache_behavior {
+    path_pattern               = "/static/*"
+    target_origin_id           = local.static_on_s3 ? "static" : "app"
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+    origin_request_policy_id   = local.static_on_s3 ? null : data.aws_cloudfront_origin_request_policy.all_viewer.id
+    response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security_headers.id
+    compress                   = true
+  }
+
+  viewer_certificate {
+    acm_certificate_arn      = aws_acm_certificate_validation.cloudfront.certificate_arn
+    ssl_support_method       = "sni-only"
+    minimum_protocol_version = "TLSv1.2_2021"
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+}
+
+# ------------------------------------------------------------------------------- WAF
+
+resource "aws_wafv2_web_acl" "this" {
+  count    = var.waf ? 1 : 0
+  provider = aws.us_east_1
+  name     = var.name
+  scope    = "CLOUDFRONT"
+  #checkov:skip=CKV2_AWS_31:WAF logging needs an aws-waf-logs- destination in us-east-1; sampled requests are kept for 3 hours.
+
+  default_action {
+    allow {}
+  }
+
+  rule {
+    name     = "common"
+    priority = 1
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesCommonRuleSet"
+        # The rule set blocks request bodies over 8 KB: file uploads. Count them instead.
+        rule_action_override {
+          name = "SizeRestrictions_BODY"
+          action_to_use {
+            count {}
+          }
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-common"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "known-bad-inputs"
+    priority = 2
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesKnownBadInputsRuleSet"
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-known-bad-inputs"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "rate-limit"
+    priority = 3
+    action {
+      block {}
+    }
+    statement {
+      rate_based_statement {
+        limit              = var.rate_limit_per_5_minutes
+        aggregate_key_type = "IP"
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-rate-limit"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  visibility_config {
+    cloudwatch_metrics_enabled = true
+    metric_name                = var.name
+    sampled_requests_enabled   = true
+  }
+}
+
+# -------------------------------------------------------------------------------- DNS
+
+resource "aws_route53_record" "app" {
+  for_each = toset(["A", "AAAA"])
+  zone_id  = data.aws_route53_zone.this.zone_id
+  name     = var.domain
+  type     = each.key
+
+  alias {
+    name                   = aws_cloudfront_distribution.this.domain_name
+    zone_id                = aws_cloudfront_distribution.this.hosted_zone_id
+    evaluate_target_health = false
+  }
+}
+
+resource "aws_route53_record" "origin" {
+  zone_id = data.aws_route53_zone.this.zone_id
+  name    = local.origin_domain
+  type    = "A"
+
+  alias {
+    name                   = aws_lb.this.dns_name
+    zone_id                = aws_lb.this.zone_id
+    evaluate_target_health = true
+  }
+}

@@ -1,0 +1,31 @@
+output "alb_security_group_id" {
+  description = "The load balancer's security group (the app admits it on port 8000)."
+  value       = aws_security_group.alb.id
+}
+
+output "target_group_arn" {
+  description = "The web service's target group (ready once a listener forwards to it)."
+  value       = aws_lb_target_group.web.arn
+  # ECS refuses a service whose target group no load balancer uses yet.
+  depends_on = [aws_lb_listener_rule.from_cloudfront]
+}
+
+output "alb_arn_suffix" {
+  description = "The load balancer's CloudWatch dimension."
+  value       = aws_lb.this.arn_suffix
+}
+
+output "target_group_arn_suffix" {
+  description = "The target group's CloudWatch dimension."
+  value       = aws_lb_target_group.web.arn_suffix
+}
+
+output "distribution_id" {
+  description = "The CloudFront distribution (the pipeline invalidates it)."
+  value       = aws_cloudfront_distribution.this.id
+}
+
+output "distribution_arn" {
+  description = "The CloudFront distribution's ARN (bucket policy, deploy role)."
+  value       = aws_cloudfront_distribution.this.arn
+}

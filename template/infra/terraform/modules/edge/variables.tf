@@ -1,0 +1,71 @@
+variable "name" {
+  description = "Prefix of every name, <project>-<environment> (at most 28 characters)."
+  type        = string
+}
+
+variable "domain" {
+  description = "The environment's host name, served by CloudFront."
+  type        = string
+}
+
+variable "hosted_zone_name" {
+  description = "The public Route 53 hosted zone that holds var.domain (it must exist already)."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "The VPC of the load balancer."
+  type        = string
+}
+
+variable "public_subnet_ids" {
+  description = "Subnets of the load balancer."
+  type        = list(string)
+}
+
+variable "health_check_path" {
+  description = "The path the load balancer checks (django_aws_settings.health.HEALTH_PATH)."
+  type        = string
+  default     = "/healthz"
+}
+
+variable "deregistration_delay" {
+  description = "Seconds the load balancer drains a stopping task before ECS sends it SIGTERM; at least gunicorn's request timeout (30 s), so requests in flight finish."
+  type        = number
+  default     = 30
+}
+
+variable "idle_timeout" {
+  description = "The load balancer's idle timeout; shorter than gunicorn's keep-alive (75 s)."
+  type        = number
+  default     = 60
+}
+
+variable "static_bucket_regional_domain_name" {
+  description = "The bucket CloudFront serves /static/* from; null serves /static/* from the app (WhiteNoise), cached."
+  type        = string
+  default     = null
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the load balancer."
+  type        = bool
+}
+
+variable "price_class" {
+  description = "CloudFront price class: PriceClass_100 (North America, Europe), PriceClass_200, PriceClass_All."
+  type        = string
+  default     = "PriceClass_100"
+}
+
+variable "waf" {
+  description = "Put AWS WAF (managed common rules, known bad inputs, a rate limit per IP) in front of CloudFront."
+  type        = bool
+  default     = true
+}
+
+variable "rate_limit_per_5_minutes" {
+  description = "Requests one IP may send in 5 minutes before WAF blocks it."
+  type        = number
+  default     = 2000
+}

@@ -1,0 +1,108 @@
+# The role GitHub Actions assumes with OIDC (no stored AWS keys): only jobs of this
+# repository that run in the GitHub environment named like this environment, and only
+# what a deploy needs.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  ecs = "arn:aws:ecs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
+}
+
+data "aws_iam_policy_document" "trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = ["repo:${var.github_repository}:environment:${var.environment}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  name                 = "${var.name}-deploy"
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "deploy" {
+  # No resource-level permissions for these three: AWS requires "*".
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "TaskDefinitions"
+    actions   = ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "PushImage"
+    actions = [
+      "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+      "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages",
+    ]
+    resources = [var.ecr_repository_arn]
+  }
+
+  statement {
+    sid       = "RunMigrations"
+    actions   = ["ecs:RunTask"]
+    resources = ["${local.ecs}:task-definition/${var.name}-migrate:*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = ["${local.ecs}:cluster/${var.cluster_name}"]
+    }
+  }
+
+  statement {
+    sid       = "RollServices"
+    actions   = ["ecs:UpdateService", "ecs:DescribeServices"]
+    resources = ["${local.ecs}:service/${var.cluster_name}/${var.name}-*"]
+  }
+
+  statement {
+    sid       = "WatchTasks"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = ["${local.ecs}:task/${var.cluster_name}/*"]
+  }
+
+  statement {
+    sid       = "PassTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = var.task_role_arns
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ReadTaskLogs"
+    actions   = ["logs:GetLogEvents"]
+    resources = ["${var.log_group_arn}:log-stream:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  name   = "deploy"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.deploy.json
+}

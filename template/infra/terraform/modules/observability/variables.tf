@@ -1,0 +1,88 @@
+variable "name" {
+  description = "Prefix of every name, <project>-<environment>."
+  type        = string
+}
+
+variable "log_group_name" {
+  description = "The containers' log group, /ecs/<project>/<environment> (deploy/ecs/*.json)."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Days to keep container logs."
+  type        = number
+  default     = 90
+}
+
+variable "kms_key_arn" {
+  description = "A customer-managed key for the logs (null: CloudWatch's own encryption)."
+  type        = string
+  default     = null
+}
+
+variable "alarm_email" {
+  description = "An address subscribed to the alarm topic (null: subscribe later)."
+  type        = string
+  default     = null
+}
+
+variable "alb_arn_suffix" {
+  description = "The load balancer's CloudWatch dimension."
+  type        = string
+}
+
+variable "target_group_arn_suffix" {
+  description = "The web target group's CloudWatch dimension."
+  type        = string
+}
+
+variable "latency_threshold_seconds" {
+  description = "Alarm when the web's p95 response time stays above this."
+  type        = number
+  default     = 2
+}
+
+variable "db_instance_identifier" {
+  description = "The RDS instance (null on Aurora)."
+  type        = string
+  default     = null
+}
+
+variable "db_cluster_identifier" {
+  description = "The Aurora cluster (null on RDS)."
+  type        = string
+  default     = null
+}
+
+variable "db_connections_threshold" {
+  description = "Alarm when the database holds more connections than this."
+  type        = number
+  default     = 200
+}
+
+variable "db_free_storage_threshold_bytes" {
+  description = "Alarm when the RDS instance has less free storage than this."
+  type        = number
+  default     = 5368709120 # 5 GiB
+}
+
+variable "cache_node_ids" {
+  description = "The ElastiCache nodes."
+  type        = list(string)
+}
+
+variable "metric_namespace" {
+  description = "Namespace of the QueueDepth metric."
+  type        = string
+}
+
+variable "queues" {
+  description = "Celery queues (one depth alarm each)."
+  type        = list(string)
+}
+
+variable "queue_depth_threshold" {
+  description = "Alarm when a queue holds more messages than this for 15 minutes."
+  type        = number
+  default     = 1000
+}
