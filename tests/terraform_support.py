@@ -41,6 +41,7 @@ MODULES = (
     "cache",
     "config",
     "data",
+    "dms",
     "ecr",
     "ecs",
     "edge",

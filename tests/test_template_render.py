@@ -79,6 +79,7 @@ class AnswerSet:
     queues: tuple[str, ...] = field(default=())
     database_engine: str = "rds-postgres"
     rds_proxy: bool = False
+    dms: bool = False
     environments: tuple[str, ...] = ENVIRONMENTS
 
     def answers(self) -> dict[str, Any]:
@@ -92,6 +93,7 @@ class AnswerSet:
             "cpu_architecture": self.cpu_architecture,
             "database_engine": self.database_engine,
             "rds_proxy": self.rds_proxy,
+            "dms": self.dms,
             "environments": list(self.environments),
         }
         if self.celery:
@@ -113,7 +115,7 @@ ANSWER_SETS = [
               celery_beat=True, queues=QUEUES),
     AnswerSet("uv-wsgi-whitenoise-media", "uv", "wsgi", False, "whitenoise", True),
     AnswerSet("uv-asgi-celery-s3-media", "uv", "asgi", True, "s3", True,
-              celery_beat=True, queues=QUEUES, database_engine="aurora-postgres"),
+              celery_beat=True, queues=QUEUES, database_engine="aurora-postgres", dms=True),
 ]  # fmt: skip
 
 

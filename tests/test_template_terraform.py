@@ -261,7 +261,7 @@ def test_every_module_call_sets_exactly_declared_variables(rendered: Rendered) -
         for name, call in caller.modules.items():
             source = Instance(caller, {}, Facts(ACCOUNT, REGION)).evaluate(call.arguments["source"])
             target = Module.read(directory / source)
-            given = set(call.arguments) - {"source", "providers"}
+            given = set(call.arguments) - {"source", "providers", "count", "for_each"}
             required = {v for v, b in target.variables.items() if "default" not in b.arguments}
             if given - set(target.variables) or required - given:
                 wrong[f"{directory.name}/{name}"] = (
@@ -480,8 +480,54 @@ def test_task_role_can_read_the_database_secret_the_parameter_points_at(
         statements = policy(config, "task")
         assert scheme == "secretsmanager"
         assert "master_user_secret[0].secret_arn" in arn
-        assert granted(statements, "secretsmanager:GetSecretValue") == {arn}
+        app_secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop/{env}/app"
+        # The database secret, and the app secret that one-off tasks resolve at run time.
+        assert granted(statements, "secretsmanager:GetSecretValue") == {
+            arn,
+            app_secret + SECRET_SUFFIX,
+        }
         assert granted(statements, "secretsmanager:BatchGetSecretValue") == {"*"}
+
+
+def maintenance_parameters(rendered: Rendered, env: str) -> set[str]:
+    """The MAINTENANCE_PARAMETER every container of the environment's task definitions names."""
+    return {
+        item["value"]
+        for request in requests(rendered, env).values()
+        for container in request["containerDefinitions"]
+        for item in container.get("environment", [])
+        if item["name"] == "MAINTENANCE_PARAMETER"
+    }
+
+
+def test_maintenance_switch_exists_off_and_left_to_the_operators(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        switch = resource(
+            app(rendered, env).child("config"), "aws_ssm_parameter", "maintenance_mode"
+        )
+        assert (switch.argument("name"), switch.argument("type"), switch.argument("value")) == (
+            f"/shop/{env}/MAINTENANCE_MODE",
+            "String",
+            "off",
+        )
+        # Operators flip it in the cutover window; an apply must not switch it back.
+        assert switch.block.ignored_changes() == {"value"}
+        assert maintenance_parameters(rendered, env) == {switch.argument("name")}
+
+
+def test_task_role_reads_exactly_the_maintenance_parameter_every_task_definition_names(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        statements = policy(app(rendered, env).child("config"), "task")
+        expected = {
+            f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"
+            for name in maintenance_parameters(rendered, env)
+        }
+        assert granted(statements, "ssm:GetParameter") == expected
+        assert granted(statements, "ssm:GetParameters") == set()
 
 
 def test_task_role_uses_exactly_its_bucket(rendered: Rendered, envs: tuple[str, ...]) -> None:
@@ -1032,6 +1078,119 @@ def test_only_the_apps_tasks_reach_the_database_and_redis(rendered: Rendered) ->
         ).argument("referenced_security_group_id"),
     }
     assert sources == {"database": app_group, "cache": app_group}
+
+
+def test_dms_exists_exactly_when_asked_for(rendered: Rendered, envs: tuple[str, ...]) -> None:
+    for env in envs:
+        instance = app(rendered, env)
+        count = instance.evaluate(instance.module.modules["dms"].arguments["count"])
+        assert count == (1 if rendered.case.dms else 0)
+
+
+def nested(instance: ResourceInstance, type_name: str) -> dict[str, Any]:
+    """A resource's single nested block, its arguments evaluated."""
+    ((block, scope),) = instance.nested_blocks(type_name)
+    return {name: instance.owner.evaluate(tree, scope) for name, tree in block.arguments.items()}
+
+
+def test_dms_replicates_the_public_schema_through_secrets_only_dms_reads(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    if not rendered.case.dms:  # then there is nothing to inspect: the module is not called
+        off = app(rendered, envs[0])
+        assert off.evaluate(off.module.modules["dms"].arguments["count"]) == 0
+        return
+    for env in envs:
+        instance = app(rendered, env)
+        dms = instance.child("dms")
+        prefix = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop/{env}"
+        source_secret, target_secret = (
+            f"{prefix}/dms-{e}{SECRET_SUFFIX}" for e in ("source", "target")
+        )
+        role = f"arn:aws:iam::{ACCOUNT}:role/shop-{env}-dms-secrets"
+        address = "module.app.module.dms."
+        endpoints = {
+            kind: (
+                e.argument("endpoint_type"),
+                e.argument("engine_name"),
+                e.argument("ssl_mode"),
+                e.argument("secrets_manager_arn"),
+                e.argument("secrets_manager_access_role_arn"),
+            )
+            for kind in ("source", "target")
+            for e in [resource(dms, "aws_dms_endpoint", kind)]
+        }
+        target_engine = (
+            "postgres" if rendered.case.database_engine == "rds-postgres" else "aurora-postgresql"
+        )
+        assert endpoints == {
+            "source": ("source", "postgres", "require", source_secret, role),
+            "target": ("target", target_engine, "require", target_secret, role),
+        }
+        # Containers only: the operator fills them, no password passes through the state.
+        assert {t for t, _ in dms.module.resources if t.endswith("secret_version")} == set()
+
+        replication = resource(dms, "aws_dms_replication_config", "this")
+        assert (
+            replication.argument("replication_type"),
+            replication.argument("source_endpoint_arn"),
+            replication.argument("target_endpoint_arn"),
+            json.loads(replication.argument("table_mappings")),
+        ) == (
+            "full-load-and-cdc",
+            Unknown(f"{address}aws_dms_endpoint.source.endpoint_arn"),
+            Unknown(f"{address}aws_dms_endpoint.target.endpoint_arn"),
+            {
+                "rules": [
+                    {
+                        "rule-type": "selection",
+                        "rule-id": "1",
+                        "rule-name": "public-schema",
+                        "object-locator": {"schema-name": "public", "table-name": "%"},
+                        "rule-action": "include",
+                    }
+                ]
+            },
+        )
+        compute = nested(replication, "compute_config")
+        dms_group = Unknown(f"{address}aws_security_group.dms.id")
+        assert (
+            compute["replication_subnet_group_id"],
+            compute["vpc_security_group_ids"],
+            compute["multi_az"],
+        ) == (f"shop-{env}", [dms_group], False)
+        subnets = resource(dms, "aws_dms_replication_subnet_group", "this")
+        assert (
+            subnets.argument("replication_subnet_group_id"),
+            subnets.argument("subnet_ids"),
+        ) == (
+            f"shop-{env}",
+            instance.child("network").output("private_subnet_ids"),
+        )
+
+        into_database = resource(dms, "aws_vpc_security_group_ingress_rule", "database_from_dms")
+        assert (
+            into_database.argument("security_group_id"),
+            into_database.argument("referenced_security_group_id"),
+            into_database.argument("from_port"),
+            into_database.argument("to_port"),
+        ) == (
+            Unknown("module.app.module.data.aws_security_group.database.id"),
+            dms_group,
+            5432,
+            5432,
+        )
+
+        (trust,) = policy(dms, "trust")
+        assert trust["principals"] == [
+            {"type": "Service", "identifiers": [f"dms.{REGION}.amazonaws.com", "dms.amazonaws.com"]}
+        ]
+        statements = policy(dms, "secrets")
+        assert granted(statements, "secretsmanager:GetSecretValue") == {
+            source_secret,
+            target_secret,
+        }
+        assert {a for s in statements for a in s["actions"]} == {"secretsmanager:GetSecretValue"}
 
 
 # ------------------------------------------------------------------ the test tools

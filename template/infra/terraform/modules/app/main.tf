@@ -129,6 +129,20 @@ module "ecs" {
   use_spot              = var.use_spot
 }
 
+# The cutover's replication (off by default; off again after the cutover).
+module "dms" {
+  source                     = "../dms"
+  count                      = var.dms_enabled ? 1 : 0
+  project                    = var.project
+  environment                = var.environment
+  vpc_id                     = module.network.vpc_id
+  private_subnet_ids         = module.network.private_subnet_ids
+  database_security_group_id = module.data.security_group_id
+  target_engine              = var.database_engine
+  target_database_name       = module.data.database_name
+  source_database_name       = coalesce(var.dms_source_database_name, module.data.database_name)
+}
+
 module "github_oidc" {
   source             = "../github_oidc"
   name               = local.name

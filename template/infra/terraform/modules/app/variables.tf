@@ -65,6 +65,18 @@ variable "rds_proxy" {
   type        = bool
 }
 
+variable "dms_enabled" {
+  description = "AWS DMS (full load and CDC) from the old database, for the cutover; false removes it."
+  type        = bool
+  default     = false
+}
+
+variable "dms_source_database_name" {
+  description = "The database DMS copies on the source server (null: the app's database name)."
+  type        = string
+  default     = null
+}
+
 variable "image_tag" {
   description = "Tag of the image in the ECR repository that the first task definition revisions run; the pipeline registers every later revision."
   type        = string

@@ -54,6 +54,20 @@ resource "aws_ssm_parameter" "this" {
   #checkov:skip=CKV2_AWS_34:Configuration, not secrets (host names, bucket names, a secret's ARN); secrets live in Secrets Manager.
 }
 
+# The maintenance switch every task definition names in MAINTENANCE_PARAMETER; each process
+# re-reads it. Operators flip it during the cutover (aws ssm put-parameter ... --value on),
+# so Terraform creates it once and never resets it.
+resource "aws_ssm_parameter" "maintenance_mode" {
+  name  = "${local.prefix}/MAINTENANCE_MODE"
+  type  = "String"
+  value = "off"
+  #checkov:skip=CKV2_AWS_34:A switch (off, on or read-only) the app polls, not a secret; encryption would only add a KMS call per poll.
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
 # ------------------------------------------------------------------- execution role
 
 data "aws_iam_policy_document" "ecs_tasks_trust" {
@@ -136,6 +150,30 @@ data "aws_iam_policy_document" "task" {
     sid       = "DatabaseSecret"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [var.database_secret_arn]
+  }
+
+  # One-off tasks resolve secretsmanager:<project>/<environment>/app#KEY references at run
+  # time (the cutover runbook's verification task reads SOURCE_DATABASE_URL from it).
+  statement {
+    sid       = "AppSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.app.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn != null ? [1] : []
+    content {
+      sid       = "AppSecretKey"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+
+  # The maintenance middleware polls exactly this parameter (MAINTENANCE_PARAMETER).
+  statement {
+    sid       = "MaintenanceSwitch"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.maintenance_mode.arn]
   }
 
   # The package reads references in one BatchGetSecretValue call. That action has no

@@ -17,3 +17,8 @@ output "app_secret_arn" {
   description = "The app secret (SECRET_KEY, REDIS_URL)."
   value       = aws_secretsmanager_secret.app.arn
 }
+
+output "maintenance_parameter_name" {
+  description = "The maintenance switch (MAINTENANCE_PARAMETER); flip it with aws ssm put-parameter."
+  value       = aws_ssm_parameter.maintenance_mode.name
+}

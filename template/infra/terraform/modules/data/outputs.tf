@@ -22,3 +22,8 @@ output "cluster_identifier" {
   description = "The Aurora cluster (null on RDS)."
   value       = one(aws_rds_cluster.this[*].cluster_identifier)
 }
+
+output "security_group_id" {
+  description = "The database's security group (DMS adds its own ingress rule to it)."
+  value       = aws_security_group.database.id
+}
