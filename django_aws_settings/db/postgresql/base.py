@@ -186,7 +186,8 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
 
     @property
     def pool(self) -> Any:
-        pool = super().pool
+        # Django < 5.1 has no connection pool at all.
+        pool = getattr(super(), "pool", None)
         # Django builds the pool with psycopg's Connection; the pool is not open yet the
         # first time this runs, so every connection it ever opens uses the rotating class.
         if pool is not None and self.credentials is not None:
