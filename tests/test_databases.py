@@ -808,7 +808,8 @@ def test_proxy_mode_runs_queries_without_preparing_statements(pg_role: PgRole) -
             cursor.execute("SELECT count(*) FROM pg_prepared_statements")
             assert cursor.fetchone() == (0,)
         assert connection.connection.prepare_threshold is None
-        assert connection.pool is not None
+        # The pool stays on in proxy mode, sized as configured.
+        assert connection.pool.max_size == settings_dict["OPTIONS"]["pool"]["max_size"]
     finally:
         connection.close()
         connection.close_pool()
