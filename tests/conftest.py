@@ -36,6 +36,7 @@ from services import (
     start_tls_postgres,
     start_tls_redis,
 )
+from template_matrix import rendered  # noqa: F401  (the template tests' answer-set matrix)
 
 AWS_REGION = "us-east-1"
 

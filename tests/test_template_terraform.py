@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from template_matrix import Rendered
 from template_support import (
     REPO_ROOT,
     REQUIRED_ANSWERS,
@@ -42,8 +43,6 @@ from terraform_support import (
     schema_problems,
     terraform_validate,
 )
-from test_template_render import Rendered
-from test_template_render import rendered as rendered  # the answer-set matrix fixture
 
 from django_aws_settings.ecs import render_task_definition
 from django_aws_settings.health import HEALTH_PATH

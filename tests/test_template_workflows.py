@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the `rendered` fixture is imported from the render tests)
 """The generated GitHub workflows: linted by actionlint and zizmor, pinned, keyless, ordered."""
 
 from __future__ import annotations
@@ -10,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from template_matrix import ANSWER_SETS, Rendered
 from template_support import VENV_BIN, task_definition_files
-from test_template_render import ANSWER_SETS, Rendered, rendered  # noqa: F401 (fixture)
 
 WORKFLOWS = (".github/workflows/deploy.yml", ".github/workflows/pull-request.yml")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
