@@ -516,6 +516,17 @@ def test_maintenance_switch_exists_off_and_left_to_the_operators(
         assert maintenance_parameters(rendered, env) == {switch.argument("name")}
 
 
+def test_the_app_secret_is_seeded_once_and_then_left_to_the_operators(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        seed = resource(
+            app(rendered, env).child("config"), "aws_secretsmanager_secret_version", "app"
+        )
+        # `django-aws config import` adds keys later; an apply must not drop them.
+        assert seed.block.ignored_changes() == {"secret_string"}
+
+
 def test_task_role_reads_exactly_the_maintenance_parameter_every_task_definition_names(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:

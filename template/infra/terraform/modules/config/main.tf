@@ -38,12 +38,18 @@ resource "aws_secretsmanager_secret" "app" {
   #checkov:skip=CKV_AWS_149:The AWS-managed key by default; set kms_key_arn to use a customer-managed key.
 }
 
+# Terraform seeds the app secret once; after that operators add keys to it
+# (`django-aws config import` merges), so an apply must never write it back.
 resource "aws_secretsmanager_secret_version" "app" {
   secret_id = aws_secretsmanager_secret.app.id
   secret_string = jsonencode({
     SECRET_KEY = random_password.secret_key.result
     REDIS_URL  = var.redis_url
   })
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
 }
 
 resource "aws_ssm_parameter" "this" {
