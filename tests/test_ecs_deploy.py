@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import io
 import json
-import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from services import Aws
+from services import Aws, FakeTime, timeless
 
 from django_aws_settings.cli import main
 from django_aws_settings.ecs_deploy import DeployOptions, DeployResult, deploy_service
@@ -168,21 +167,6 @@ def service(
 
 
 # ------------------------------------------------------------------------------ harness
-
-
-class FakeTime:
-    """`clock` and `sleep`: sleeping advances the clock, instantly."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class Stubs:
@@ -780,8 +764,3 @@ def test_deploy_with_an_empty_region_exits_2(
         "django-aws ecs deploy: creating the ECS client failed: Invalid endpoint: "
         "https://ecs..amazonaws.com (empty region?)\n"
     )
-
-
-def timeless(lines: list[str]) -> list[str]:
-    """Real-clock durations (moto runs for real) replaced by Ns, so load cannot flake them."""
-    return [re.sub(r" in \d+s$", " in Ns", re.sub(r"\(\d+s\)", "(Ns)", line)) for line in lines]

@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from services import Aws
+from services import Aws, FakeTime, timeless
 
 from django_aws_settings.cli import main
 from django_aws_settings.run_task import (
@@ -247,21 +247,6 @@ def log_events_response(lines: list[str]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ harness
-
-
-class FakeTime:
-    """`clock` and `sleep` for the gate: sleeping advances the clock, instantly."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class Stubs:
@@ -891,6 +876,7 @@ def test_happy_path_against_moto(aws: Aws) -> None:
 
     arn = result.task_arn
     assert arn is not None
+    assert re.fullmatch(rf"arn:aws:ecs:{REGION}:\d{{12}}:task/{CLUSTER}/[0-9a-f-]{{36}}", arn), arn
     subnet = network["awsvpcConfiguration"]["subnets"][0]
     group = network["awsvpcConfiguration"]["securityGroups"][0]
     assert (
@@ -1058,8 +1044,3 @@ def test_cli_without_a_region_exits_2(
     assert capsys.readouterr().err == (
         "django-aws ecs run-task: creating the ECS client failed: You must specify a region.\n"
     )
-
-
-def timeless(lines: list[str]) -> list[str]:
-    """Real-clock durations (moto runs for real) replaced by Ns, so load cannot flake them."""
-    return [re.sub(r" in \d+s$", " in Ns", re.sub(r"\(\d+s\)", "(Ns)", line)) for line in lines]
