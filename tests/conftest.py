@@ -24,6 +24,7 @@ from services import (
     MotoServer,
     PgRole,
     PgServer,
+    TlsDatabase,
     TlsPostgres,
     TlsRedis,
     aws_environment,
@@ -45,6 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register our markers here too, so `--strict-markers` works without pyproject."""
     config.addinivalue_line(
         "markers", "slow: starts processes or clusters; still part of the suite"
+    )
+    config.addinivalue_line(
+        "markers",
+        "needs_django_pool: about Django's connection pool (5.1+); deselected on Django 4.2 only",
     )
 
 
@@ -116,6 +121,28 @@ def tls_postgres(test_ca: CertificateAuthority) -> Iterator[TlsPostgres]:
     server = start_tls_postgres(test_ca)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def tls_database(tls_postgres: TlsPostgres) -> Iterator[TlsDatabase]:
+    """A role with an awkward password owning its own database on `tls_postgres`."""
+    database = TlsDatabase.create(tls_postgres)
+    yield database
+    database.drop()
+
+
+# ----------------------------------------------------------------------------- Django
+
+
+@pytest.fixture(scope="session")
+def django_settings() -> None:
+    """Just enough settings for a DatabaseWrapper: other tests may have configured more."""
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(USE_TZ=True, TIME_ZONE="UTC")
+        django.setup()
 
 
 # ------------------------------------------------------------------------------ Redis

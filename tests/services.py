@@ -565,6 +565,108 @@ def _start_tls_postgres(
     return server
 
 
+@dataclass
+class TlsDatabase:
+    """A role with an awkward password owning its own database on the TLS cluster."""
+
+    user: str
+    password: str
+    host: str
+    port: int
+    dbname: str
+    ca_path: Path
+    server: TlsPostgres
+
+    @classmethod
+    def create(cls, server: TlsPostgres, password: str = DEFAULT_ROLE_PASSWORD) -> TlsDatabase:
+        """A fresh role and a database it owns, both named `dastest_<pid>_<random>_tls`."""
+        name = unique_name("tls")
+        with server.admin_connect() as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(name), sql.Literal(password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(name)
+                )
+            )
+        return cls(name, password, server.host, server.port, name, server.ca_path, server)
+
+    @property
+    def url(self) -> str:
+        password = urllib.parse.quote(self.password, safe="")
+        return f"postgres://{self.user}:{password}@{self.host}:{self.port}/{self.dbname}"
+
+    def secret(self, **overrides: Any) -> str:
+        """The JSON of a user-created RDS secret for this database."""
+        document = {
+            "engine": "postgres",
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.dbname,
+            "username": self.user,
+            "password": self.password,
+            **overrides,
+        }
+        return json.dumps({key: value for key, value in document.items() if value is not None})
+
+    def set_password(self, new: str) -> None:
+        """What a Secrets Manager rotation does to the database."""
+        with self.server.admin_connect() as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(self.user), sql.Literal(new)
+                )
+            )
+        self.password = new
+
+    def terminate_sessions(self) -> None:
+        with self.server.admin_connect() as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                [self.user],
+            )
+
+    def drop(self) -> None:
+        """Drop the database (closing its sessions) and the role."""
+        with self.server.admin_connect() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(self.dbname)
+                )
+            )
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.user)))
+
+
+def production_environ(ca_path: Path | str, **extra: str) -> dict[str, str]:
+    """A production environment for `databases()` that trusts the CA bundle at `ca_path`."""
+    return {"DJANGO_ENV": "production", "DATABASE_CA_BUNDLE": str(ca_path), **extra}
+
+
+# ------------------------------------------------------------------ Django connections
+
+
+def open_connection(settings_dict: dict[str, Any], alias: str) -> Any:
+    """A Django connection for `settings_dict`, outside `django.db.connections`.
+
+    Needs configured settings (the `django_settings` fixture). Use a unique alias: Django
+    5.1+ keys its connection pools by alias, for the whole process.
+    """
+    from django.db.utils import ConnectionHandler
+
+    dummy = {"ENGINE": "django.db.backends.dummy"}
+    return ConnectionHandler({"default": dummy, alias: settings_dict})[alias]
+
+
+def close_connection(connection: Any) -> None:
+    """Close the connection, and its pool where Django has pools (5.1+)."""
+    connection.close()
+    if hasattr(connection, "close_pool"):  # Django 4.2 has neither pool nor close_pool()
+        connection.close_pool()
+
+
 # ------------------------------------------------------------------------------ Redis
 
 REDIS_HOST, REDIS_PORT = LOOPBACK, 6379
