@@ -256,7 +256,7 @@ def terraform_validate(root: Path, scratch: Path, tree: Path | None = None) -> l
     shapes = plugins / "untyped-blocks.json"
     shapes.write_text(json.dumps(untyped_block_shapes(tree or root)))
     overrides = []
-    for name in ("aws", "random"):
+    for name in ("aws", "random", "tls"):
         launcher = plugins / f"terraform-provider-{name}"
         launcher.write_text(
             f"#!/bin/sh\nexec {sys.executable} {SCHEMA_PROVIDER} {name} {SCHEMAS} {shapes}\n"

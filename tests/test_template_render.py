@@ -9,15 +9,19 @@ CLI) and asserts on their meaning and on the relationships between them.
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import re
 import secrets
 import subprocess
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from services import Aws
 from template_matrix import Rendered
 from template_support import (
@@ -342,6 +346,8 @@ def test_secrets_are_json_keys_or_parameters_of_their_environment(rendered: Rend
     assert wrong == {}
 
 
+# The key pair Terraform makes for media URLs (tls_private_key in the edge module).
+MEDIA_SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 # What each secret holds in an environment: the shapes the package expects.
 SECRET_VALUES = {
     "SECRET_KEY": secrets.token_urlsafe(50),
@@ -350,7 +356,13 @@ SECRET_VALUES = {
     "DATABASE_HOST": "shop-production.cluster-abc123.eu-west-1.rds.amazonaws.com",
     "DATABASE_NAME": "shop",
     "AWS_STORAGE_BUCKET_NAME": "shop-production-assets",
-    "AWS_S3_CUSTOM_DOMAIN": "d111111abcdef8.cloudfront.net",
+    "AWS_S3_CUSTOM_DOMAIN": "shop.example.com",
+    "AWS_CLOUDFRONT_KEY_ID": "K2JCJMDEHXQW5F",
+    "AWS_CLOUDFRONT_KEY": MEDIA_SIGNING_KEY.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode(),
     "ALLOWED_HOSTS": "shop.example.com",
 }
 
@@ -391,6 +403,48 @@ def test_web_task_selects_the_answered_storages(rendered: Rendered, tmp_path: Pa
         else "django.core.files.storage.FileSystemStorage"
     )
     assert (storages["staticfiles"]["BACKEND"], storages["default"]["BACKEND"]) == (static, media)
+
+
+def test_media_urls_are_signed_for_cloudfront_on_the_apps_domain(
+    rendered: Rendered, tmp_path: Path, django_settings: None
+) -> None:
+    from storages.backends.s3 import S3Storage
+
+    if not rendered.case.media_on_s3:
+        # No uploads on S3: the tasks are given no signing key at all.
+        named = {item["name"] for item in only_container(rendered.request("web"))["secrets"]}
+        assert {"AWS_CLOUDFRONT_KEY_ID", "AWS_CLOUDFRONT_KEY"}.isdisjoint(named)
+        return
+
+    options = production_settings(rendered, "web", tmp_path)["STORAGES"]["default"]["OPTIONS"]
+    url = urllib.parse.urlsplit(S3Storage(**options).url("avatars/a b.png"))
+    query = urllib.parse.parse_qs(url.query)
+    # CloudFront's canned policy, and its URL-safe base64 of the RSA-SHA1 signature.
+    resource = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path, "", ""))
+    canned = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Resource": resource,
+                    "Condition": {"DateLessThan": {"AWS:EpochTime": int(query["Expires"][0])}},
+                }
+            ]
+        },
+        separators=(",", ":"),
+    )
+    signature = base64.b64decode(query["Signature"][0].translate(str.maketrans("-_~", "+=/")))
+
+    assert (url.netloc, url.path, query["Key-Pair-Id"]) == (
+        SECRET_VALUES["ALLOWED_HOSTS"],  # the distribution's alias: the /media/* behaviour
+        "/media/avatars/a%20b.png",
+        [SECRET_VALUES["AWS_CLOUDFRONT_KEY_ID"]],
+    )
+    MEDIA_SIGNING_KEY.public_key().verify(
+        signature,
+        canned.encode(),
+        padding.PKCS1v15(),
+        hashes.SHA1(),  # noqa: S303
+    )
 
 
 @SLOW

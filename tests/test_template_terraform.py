@@ -443,6 +443,9 @@ def test_every_parameter_and_secret_a_container_reads_is_created(
         config = app(rendered, env).child("config")
         created = {p.get("arn") for p in resource(config, "aws_ssm_parameter", "this").values()}
         created.add(resource(config, "aws_secretsmanager_secret", "app").get("arn"))
+        created |= {
+            s.get("arn") for s in resource(config, "aws_secretsmanager_secret", "media_signing")
+        }
         references = {
             r.rsplit(":", 3)[0] + SECRET_SUFFIX if ":secretsmanager:" in r else r
             for r in secret_references(rendered, env)
@@ -954,18 +957,99 @@ def test_load_balancer_forwards_only_requests_from_cloudfront(rendered: Rendered
     assert listener.argument("ssl_policy").startswith("ELBSecurityPolicy-TLS13-")
 
 
-def test_static_files_come_from_s3_only_with_static_on_s3(rendered: Rendered) -> None:
+def evaluated(owner: Instance, block: Any, scope: dict[str, Any]) -> dict[str, Any]:
+    return {name: owner.evaluate(tree, scope) for name, tree in block.arguments.items()}
+
+
+def cache_behaviours(edge: Instance) -> dict[str, dict[str, Any]]:
+    """The distribution's ordered cache behaviours by path pattern, arguments evaluated."""
+    distribution = resource(edge, "aws_cloudfront_distribution", "this")
+    found = [evaluated(edge, b, s) for b, s in distribution.nested_blocks("ordered_cache_behavior")]
+    return {behaviour["path_pattern"]: behaviour for behaviour in found}
+
+
+def test_static_and_media_come_from_the_bucket_exactly_as_answered(rendered: Rendered) -> None:
     env = rendered.case.environments[0]
     instance = app(rendered, env)
-    distribution = resource(instance.child("edge"), "aws_cloudfront_distribution", "this")
-    (static,) = distribution.block.nested("ordered_cache_behavior")
-    target = instance.child("edge").evaluate(static.arguments["target_origin_id"])
-    statements = policy(instance.child("storage"), "this")
+    edge, storage = instance.child("edge"), instance.child("storage")
     static_on_s3 = rendered.case.static_backend == "s3"
-    assert target == ("static" if static_on_s3 else "app")
-    if static_on_s3:
-        (reader,) = [s for s in statements if s["sid"] == "CloudFrontReadsStaticFiles"]
-        assert reader["resources"] == [f"arn:aws:s3:::shop-{env}-files-{ACCOUNT}/static/*"]
+    media_on_s3 = rendered.case.media_on_s3
+    distribution = resource(edge, "aws_cloudfront_distribution", "this")
+    origins = {
+        o["origin_id"]: o["domain_name"]
+        for o in (evaluated(edge, b, s) for b, s in distribution.nested_blocks("origin"))
+    }
+    behaviours = cache_behaviours(edge)
+    buckets = resource(storage, "aws_s3_bucket", "this")
+    prefixes = ["static"] * static_on_s3 + ["media"] * media_on_s3
+    readers = [s for s in policy(storage, "this") if s["sid"] == "CloudFrontReadsFiles"]
+
+    assert sorted(behaviours, reverse=True) == ["/static/*"] + ["/media/*"] * media_on_s3
+    assert behaviours["/static/*"]["target_origin_id"] == ("files" if static_on_s3 else "app")
+    assert origins == {
+        "app": f"origin.{distribution.argument('aliases')[0]}",
+        **({"files": buckets[0].get("bucket_regional_domain_name")} if buckets else {}),
+    }
+    if media_on_s3:
+        assert behaviours["/media/*"]["target_origin_id"] == "files"
+    # CloudFront (this distribution only) reads exactly the prefixes it serves.
+    assert [(r["resources"], r["principals"], r["conditions"]) for r in readers] == [
+        (
+            [f"arn:aws:s3:::shop-{env}-files-{ACCOUNT}/{prefix}/*" for prefix in prefixes],
+            [{"type": "Service", "identifiers": ["cloudfront.amazonaws.com"]}],
+            [
+                {
+                    "test": "StringEquals",
+                    "variable": "AWS:SourceArn",
+                    "values": [distribution.get("arn")],
+                }
+            ],
+        )
+    ] * bool(prefixes)
+
+
+def test_media_is_served_only_to_urls_signed_with_the_key_the_app_holds(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        instance = app(rendered, env)
+        edge, config = instance.child("edge"), instance.child("config")
+        keys = resource(edge, "tls_private_key", "media_signing")
+        public_keys = resource(edge, "aws_cloudfront_public_key", "media_signing")
+        groups = resource(edge, "aws_cloudfront_key_group", "media_signing")
+        secrets = resource(config, "aws_secretsmanager_secret_version", "media_signing")
+        parameters = {
+            name: p.argument("value")
+            for name, p in resource(config, "aws_ssm_parameter", "this").items()
+        }
+        if not rendered.case.media_on_s3:
+            assert (keys, public_keys, groups, secrets) == ([], [], [], [])
+            assert "AWS_CLOUDFRONT_KEY_ID" not in parameters
+            continue
+        ((key,), (public_key,), (group,), (secret,)) = (keys, public_keys, groups, secrets)
+        media = cache_behaviours(edge)["/media/*"]
+        (headers,) = resource(edge, "aws_cloudfront_response_headers_policy", "media")
+        (security,) = headers.block.nested("security_headers_config")
+        (csp,) = security.nested("content_security_policy")
+        distribution = resource(edge, "aws_cloudfront_distribution", "this")
+
+        assert (key.argument("algorithm"), key.argument("rsa_bits")) == ("RSA", 2048)
+        assert public_key.argument("encoded_key") == key.get("public_key_pem")
+        assert group.argument("items") == [public_key.get("id")]
+        assert media["trusted_key_groups"] == [group.get("id")]
+        assert (media["allowed_methods"], media["viewer_protocol_policy"]) == (
+            ["GET", "HEAD"],
+            "redirect-to-https",
+        )
+        # The app signs with the private half, for the key id and domain CloudFront knows.
+        assert json.loads(secret.argument("secret_string")) == {
+            "AWS_CLOUDFRONT_KEY": key.get("private_key_pem")
+        }
+        assert parameters["AWS_CLOUDFRONT_KEY_ID"] == public_key.get("id")
+        assert parameters["AWS_S3_CUSTOM_DOMAIN"] == distribution.argument("aliases")[0]
+        # Uploaded HTML or SVG never runs script on the app's origin.
+        assert media["response_headers_policy_id"] == headers.get("id")
+        assert edge.evaluate(csp.arguments["content_security_policy"]).endswith("; sandbox")
 
 
 def test_bucket_is_private_versioned_and_exists_only_when_used(rendered: Rendered) -> None:
@@ -1095,6 +1179,27 @@ def test_dms_exists_exactly_when_asked_for(rendered: Rendered, envs: tuple[str, 
         instance = app(rendered, env)
         count = instance.evaluate(instance.module.modules["dms"].arguments["count"])
         assert count == (1 if rendered.case.dms else 0)
+
+
+def test_shared_creates_the_accounts_dms_vpc_role_exactly_when_dms_is_asked_for(
+    rendered: Rendered,
+) -> None:
+    shared = Instance.root_module(terraform_dir(rendered) / "shared", Facts(ACCOUNT, REGION))
+    roles = resource(shared, "aws_iam_role", "dms_vpc")
+    attachments = resource(shared, "aws_iam_role_policy_attachment", "dms_vpc")
+    trust = policy(shared, "dms_trust")
+    assert (len(roles), len(attachments)) == (int(rendered.case.dms),) * 2
+    for role, attachment in zip(roles, attachments, strict=True):
+        # DMS looks the role up by this exact name.
+        assert role.argument("name") == "dms-vpc-role"
+        assert role.argument("assume_role_policy") == trust
+        assert (attachment.argument("role"), attachment.argument("policy_arn")) == (
+            "dms-vpc-role",
+            "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole",
+        )
+    assert [(s["actions"], s["principals"]) for s in trust] == [
+        (["sts:AssumeRole"], [{"type": "Service", "identifiers": ["dms.amazonaws.com"]}])
+    ]
 
 
 def nested(instance: ResourceInstance, type_name: str) -> dict[str, Any]:

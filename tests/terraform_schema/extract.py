@@ -1,4 +1,4 @@
-"""Regenerate provider_schemas.json.gz: the configurable schema of the aws and random providers.
+"""Regenerate provider_schemas.json.gz: the configurable schema of the providers the template uses.
 
 Each schema comes from the jsii assembly inside a ``cdktn-provider-<name>`` wheel, which is
 generated from that Terraform provider (its version is recorded in the output).
@@ -26,7 +26,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-WHEELS = {"aws": "cdktn-provider-aws==25.8.1", "random": "cdktn-provider-random==15.0.1"}
+WHEELS = {
+    "aws": "cdktn-provider-aws==25.8.1",
+    "random": "cdktn-provider-random==15.0.1",
+    "tls": "cdktn-provider-tls==14.1.1",
+}
 OUTPUT = Path(__file__).with_name("provider_schemas.json.gz")
 # A resource class's summary: "Represents a {@link https://registry.terraform.io/providers/
 # hashicorp/aws/6.69.1/docs/resources/ecs_service aws_ecs_service}."

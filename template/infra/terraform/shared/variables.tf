@@ -18,3 +18,9 @@ variable "create_github_oidc_provider" {
   type        = bool
   default     = true
 }
+
+variable "create_dms_vpc_role" {
+  description = "Create the account-wide dms-vpc-role DMS needs (false without DMS, or when `aws iam get-role --role-name dms-vpc-role` finds it already)."
+  type        = bool
+  default     = false
+}

@@ -34,20 +34,23 @@ module "edge" {
     aws           = aws
     aws.us_east_1 = aws.us_east_1
   }
-  name                               = local.name
-  domain                             = var.domain
-  hosted_zone_name                   = var.hosted_zone_name
-  vpc_id                             = module.network.vpc_id
-  public_subnet_ids                  = module.network.public_subnet_ids
-  static_bucket_regional_domain_name = var.static_on_s3 ? module.storage.bucket_regional_domain_name : null
-  deletion_protection                = var.deletion_protection
-  waf                                = var.waf
+  name                        = local.name
+  domain                      = var.domain
+  hosted_zone_name            = var.hosted_zone_name
+  vpc_id                      = module.network.vpc_id
+  public_subnet_ids           = module.network.public_subnet_ids
+  bucket_regional_domain_name = module.storage.bucket_regional_domain_name
+  static_on_s3                = var.static_on_s3
+  media_on_s3                 = var.media_on_s3
+  deletion_protection         = var.deletion_protection
+  waf                         = var.waf
 }
 
 module "storage" {
   source                      = "../storage"
   bucket_name                 = local.bucket_name
   static_on_s3                = var.static_on_s3
+  media_on_s3                 = var.media_on_s3
   cloudfront_distribution_arn = module.edge.distribution_arn
 }
 
@@ -103,9 +106,13 @@ module "config" {
   database_secret_arn = module.data.master_secret_arn
   bucket_name         = local.bucket_name
   static_on_s3        = var.static_on_s3
+  media_on_s3         = var.media_on_s3
   log_group_arn       = module.observability.log_group_arn
   ecr_repository_arn  = data.aws_ecr_repository.app.arn
   metric_namespace    = local.metric_namespace
+
+  media_signing_key_id      = module.edge.media_signing_key_id
+  media_signing_private_key = module.edge.media_signing_private_key
 }
 
 module "ecs" {

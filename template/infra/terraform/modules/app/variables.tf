@@ -51,7 +51,7 @@ variable "static_on_s3" {
 }
 
 variable "media_on_s3" {
-  description = "Uploaded files on S3."
+  description = "Uploaded files on S3, served by CloudFront to URLs the app signs."
   type        = bool
 }
 

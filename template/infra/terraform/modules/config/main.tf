@@ -1,5 +1,5 @@
-# What the containers read at start: one Secrets Manager secret (SECRET_KEY, REDIS_URL) and
-# SSM parameters under /<project>/<environment>/. The execution role reads exactly those
+# What the containers read at start: one Secrets Manager secret (SECRET_KEY, REDIS_URL), the
+# media signing key's secret, and SSM parameters under /<project>/<environment>/. The execution role reads exactly those
 # (ECS injects them); the task role is what the running app may do.
 
 data "aws_caller_identity" "current" {}
@@ -20,8 +20,11 @@ locals {
       ALLOWED_HOSTS   = var.domain
     },
     var.bucket_name != null ? { AWS_STORAGE_BUCKET_NAME = var.bucket_name } : {},
-    var.static_on_s3 ? { AWS_S3_CUSTOM_DOMAIN = var.domain } : {},
+    # Static and signed media URLs point at CloudFront on the app's own domain.
+    var.static_on_s3 || var.media_on_s3 ? { AWS_S3_CUSTOM_DOMAIN = var.domain } : {},
+    var.media_on_s3 ? { AWS_CLOUDFRONT_KEY_ID = var.media_signing_key_id } : {},
   )
+  secret_arns = concat([aws_secretsmanager_secret.app.arn], aws_secretsmanager_secret.media_signing[*].arn)
 }
 
 resource "random_password" "secret_key" {
@@ -50,6 +53,24 @@ resource "aws_secretsmanager_secret_version" "app" {
   lifecycle {
     ignore_changes = [secret_string]
   }
+}
+
+# The private key media URLs are signed with (the edge module makes the pair). Terraform
+# owns this secret: a replaced key pair reaches it on the same apply.
+resource "aws_secretsmanager_secret" "media_signing" {
+  count                   = var.media_on_s3 ? 1 : 0
+  name                    = "${var.project}/${var.environment}/media-signing-key"
+  description             = "AWS_CLOUDFRONT_KEY of ${local.name}: signs media URLs for CloudFront"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 7
+  #checkov:skip=CKV2_AWS_57:Rotated by replacing the key pair in Terraform (docs/aws/infrastructure.md); a rotation Lambda could not update CloudFront's key group.
+  #checkov:skip=CKV_AWS_149:The AWS-managed key by default; set kms_key_arn to use a customer-managed key.
+}
+
+resource "aws_secretsmanager_secret_version" "media_signing" {
+  count         = var.media_on_s3 ? 1 : 0
+  secret_id     = aws_secretsmanager_secret.media_signing[0].id
+  secret_string = jsonencode({ AWS_CLOUDFRONT_KEY = var.media_signing_private_key })
 }
 
 resource "aws_ssm_parameter" "this" {
@@ -104,15 +125,15 @@ data "aws_iam_policy_document" "execution" {
   }
 
   statement {
-    sid       = "AppSecret"
+    sid       = "Secrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.app.arn]
+    resources = local.secret_arns
   }
 
   dynamic "statement" {
     for_each = var.kms_key_arn != null ? [1] : []
     content {
-      sid       = "AppSecretKey"
+      sid       = "SecretsKey"
       actions   = ["kms:Decrypt"]
       resources = [var.kms_key_arn]
     }

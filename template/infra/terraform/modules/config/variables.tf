@@ -9,7 +9,7 @@ variable "environment" {
 }
 
 variable "domain" {
-  description = "The environment's host name (ALLOWED_HOSTS, and the static files' domain)."
+  description = "The environment's host name (ALLOWED_HOSTS, and CloudFront's domain for static and media files)."
   type        = string
 }
 
@@ -43,6 +43,24 @@ variable "bucket_name" {
 variable "static_on_s3" {
   description = "Static files are served from S3 through CloudFront at var.domain (AWS_S3_CUSTOM_DOMAIN)."
   type        = bool
+}
+
+variable "media_on_s3" {
+  description = "Uploads are on S3 and served by CloudFront to signed URLs (AWS_CLOUDFRONT_KEY_ID, AWS_CLOUDFRONT_KEY)."
+  type        = bool
+}
+
+variable "media_signing_key_id" {
+  description = "The CloudFront public key id (AWS_CLOUDFRONT_KEY_ID); null without media on S3."
+  type        = string
+  default     = null
+}
+
+variable "media_signing_private_key" {
+  description = "The PEM private key of that public key (AWS_CLOUDFRONT_KEY); null without media on S3."
+  type        = string
+  default     = null
+  sensitive   = true
 }
 
 variable "log_group_arn" {

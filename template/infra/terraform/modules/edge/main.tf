@@ -1,6 +1,8 @@
 # Viewers reach CloudFront only. CloudFront reaches the ALB over HTTPS at origin.<domain>
 # with a secret header; the ALB's security group admits CloudFront's origin-facing
 # addresses only, and a listener rule forwards only requests that carry the header.
+# /static/* and /media/* come from the app's bucket through origin access control; media
+# only with a URL the app signed (CloudFront key group), so private uploads stay private.
 
 data "aws_route53_zone" "this" {
   name         = var.hosted_zone_name
@@ -30,7 +32,7 @@ data "aws_cloudfront_response_headers_policy" "security_headers" {
 locals {
   origin_domain = "origin.${var.domain}"
   origin_header = "X-Origin-Verify"
-  static_on_s3  = var.static_bucket_regional_domain_name != null
+  bucket_origin = var.static_on_s3 || var.media_on_s3
 }
 
 resource "random_password" "origin_header" {
@@ -179,13 +181,74 @@ resource "aws_lb_listener_rule" "from_cloudfront" {
 
 # ------------------------------------------------------------------------- CloudFront
 
-resource "aws_cloudfront_origin_access_control" "static" {
-  count                             = local.static_on_s3 ? 1 : 0
-  name                              = "${var.name}-static"
-  description                       = "CloudFront reads static/ from the app's bucket"
+resource "aws_cloudfront_origin_access_control" "files" {
+  count                             = local.bucket_origin ? 1 : 0
+  name                              = "${var.name}-files"
+  description                       = "CloudFront reads static/ and media/ from the app's bucket"
   origin_access_control_origin_type = "s3"
   signing_behavior                  = "always"
   signing_protocol                  = "sigv4"
+}
+
+# The key pair that signs media URLs: the app holds the private key (config module's
+# secret), CloudFront trusts the public key. Rotate with
+# `terraform apply -replace=module.app.module.edge.tls_private_key.media_signing[0]`, then
+# redeploy the services (docs/aws/infrastructure.md).
+resource "tls_private_key" "media_signing" {
+  count     = var.media_on_s3 ? 1 : 0
+  algorithm = "RSA" # CloudFront signs with RSA-SHA1 (django-storages' signer); 2048 bits
+  rsa_bits  = 2048
+}
+
+resource "aws_cloudfront_public_key" "media_signing" {
+  count       = var.media_on_s3 ? 1 : 0
+  name_prefix = "${var.name}-media-"
+  comment     = "Verifies the media URLs ${var.name} signs"
+  encoded_key = tls_private_key.media_signing[0].public_key_pem
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_cloudfront_key_group" "media_signing" {
+  count = var.media_on_s3 ? 1 : 0
+  name  = "${var.name}-media"
+  items = [aws_cloudfront_public_key.media_signing[0].id]
+}
+
+# Uploads are user content served from the app's own domain: an uploaded HTML or SVG file
+# must not run script with the app's cookies. The sandbox CSP makes such a document an
+# opaque origin without scripts; nosniff stops content-type guessing.
+resource "aws_cloudfront_response_headers_policy" "media" {
+  count   = var.media_on_s3 ? 1 : 0
+  name    = "${var.name}-media"
+  comment = "Security headers for user uploads"
+
+  security_headers_config {
+    content_security_policy {
+      content_security_policy = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+      override                = true
+    }
+    content_type_options {
+      override = true
+    }
+    frame_options {
+      frame_option = "SAMEORIGIN"
+      override     = true
+    }
+    referrer_policy {
+      referrer_policy = "strict-origin-when-cross-origin"
+      override        = true
+    }
+    # The same as the app's own responses (django_aws_settings.security's SECURE_HSTS_*).
+    strict_transport_security {
+      access_control_max_age_sec = 31536000
+      include_subdomains         = true
+      preload                    = true
+      override                   = true
+    }
+  }
 }
 
 resource "aws_cloudfront_distribution" "this" {
@@ -222,11 +285,11 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   dynamic "origin" {
-    for_each = local.static_on_s3 ? [var.static_bucket_regional_domain_name] : []
+    for_each = local.bucket_origin ? [var.bucket_regional_domain_name] : []
     content {
-      origin_id                = "static"
+      origin_id                = "files"
       domain_name              = origin.value
-      origin_access_control_id = aws_cloudfront_origin_access_control.static[0].id
+      origin_access_control_id = aws_cloudfront_origin_access_control.files[0].id
     }
   }
 
@@ -245,14 +308,32 @@ resource "aws_cloudfront_distribution" "this" {
   # Static files: hashed names, cached for a year (from S3, or from WhiteNoise in the app).
   ordered_cache_behavior {
     path_pattern               = "/static/*"
-    target_origin_id           = local.static_on_s3 ? "static" : "app"
+    target_origin_id           = var.static_on_s3 ? "files" : "app"
     viewer_protocol_policy     = "redirect-to-https"
     allowed_methods            = ["GET", "HEAD"]
     cached_methods             = ["GET", "HEAD"]
     cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
-    origin_request_policy_id   = local.static_on_s3 ? null : data.aws_cloudfront_origin_request_policy.all_viewer.id
+    origin_request_policy_id   = var.static_on_s3 ? null : data.aws_cloudfront_origin_request_policy.all_viewer.id
     response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security_headers.id
     compress                   = true
+  }
+
+  # Uploads: only with a URL the app signed (Expires, Signature, Key-Pair-Id). CloudFront
+  # checks the signature, then caches without the query string, so every signed URL of an
+  # object shares one cached copy.
+  dynamic "ordered_cache_behavior" {
+    for_each = var.media_on_s3 ? [1] : []
+    content {
+      path_pattern               = "/media/*"
+      target_origin_id           = "files"
+      viewer_protocol_policy     = "redirect-to-https"
+      allowed_methods            = ["GET", "HEAD"]
+      cached_methods             = ["GET", "HEAD"]
+      cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+      response_headers_policy_id = aws_cloudfront_response_headers_policy.media[0].id
+      trusted_key_groups         = [aws_cloudfront_key_group.media_signing[0].id]
+      compress                   = true
+    }
   }
 
   viewer_certificate {

@@ -29,3 +29,14 @@ output "distribution_arn" {
   description = "The CloudFront distribution's ARN (bucket policy, deploy role)."
   value       = aws_cloudfront_distribution.this.arn
 }
+
+output "media_signing_key_id" {
+  description = "The CloudFront public key id media URLs are signed with (AWS_CLOUDFRONT_KEY_ID; null without media on S3)."
+  value       = one(aws_cloudfront_public_key.media_signing[*].id)
+}
+
+output "media_signing_private_key" {
+  description = "The private key the app signs media URLs with (AWS_CLOUDFRONT_KEY; null without media on S3)."
+  value       = one(tls_private_key.media_signing[*].private_key_pem)
+  sensitive   = true
+}

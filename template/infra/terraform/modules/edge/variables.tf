@@ -41,10 +41,20 @@ variable "idle_timeout" {
   default     = 60
 }
 
-variable "static_bucket_regional_domain_name" {
-  description = "The bucket CloudFront serves /static/* from; null serves /static/* from the app (WhiteNoise), cached."
+variable "bucket_regional_domain_name" {
+  description = "The app's bucket, CloudFront's origin for /static/* and /media/* (null when nothing is on S3)."
   type        = string
   default     = null
+}
+
+variable "static_on_s3" {
+  description = "Serve /static/* from the bucket; false serves it from the app (WhiteNoise), cached."
+  type        = bool
+}
+
+variable "media_on_s3" {
+  description = "Serve /media/* from the bucket to URLs the app signed (a CloudFront key group)."
+  type        = bool
 }
 
 variable "deletion_protection" {

@@ -1,8 +1,11 @@
-# One private bucket for the app: media under media/ (private, served with presigned URLs),
-# static files under static/ (read by CloudFront only). Django's storages use the prefixes.
+# One private bucket for the app: media under media/ (private: CloudFront serves it only to
+# URLs the app signed), static files under static/. Only CloudFront reads either, through
+# origin access control; Django's storages use the prefixes.
 
 locals {
   count = var.bucket_name != null ? 1 : 0
+  # The prefixes CloudFront may read, matching its /static/* and /media/* behaviours.
+  cloudfront_prefixes = concat(var.static_on_s3 ? ["static"] : [], var.media_on_s3 ? ["media"] : [])
 }
 
 resource "aws_s3_bucket" "this" {
@@ -88,11 +91,11 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = var.static_on_s3 ? [1] : []
+    for_each = length(local.cloudfront_prefixes) > 0 ? [1] : []
     content {
-      sid       = "CloudFrontReadsStaticFiles"
+      sid       = "CloudFrontReadsFiles"
       actions   = ["s3:GetObject"]
-      resources = ["${aws_s3_bucket.this[0].arn}/static/*"]
+      resources = [for prefix in local.cloudfront_prefixes : "${aws_s3_bucket.this[0].arn}/${prefix}/*"]
       principals {
         type        = "Service"
         identifiers = ["cloudfront.amazonaws.com"]

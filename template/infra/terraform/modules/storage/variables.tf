@@ -8,7 +8,12 @@ variable "static_on_s3" {
   type        = bool
 }
 
+variable "media_on_s3" {
+  description = "Uploads live under media/ and CloudFront reads them for signed URLs (origin access control)."
+  type        = bool
+}
+
 variable "cloudfront_distribution_arn" {
-  description = "The distribution allowed to read static/ (origin access control)."
+  description = "The distribution allowed to read static/ and media/ (origin access control)."
   type        = string
 }
