@@ -1,7 +1,7 @@
 """verify_copy on real PostgreSQL: an exact copy passes; each kind of damage is caught.
 
-The source and the data-only copy come from test_cutover_sequences.py; "exact" is that
-copy after resync_sequences. Every test damages its own clone.
+The source and the data-only copy come from cutover_support.py; "exact" is that copy
+after resync_sequences. Every test damages its own clone.
 """
 
 from __future__ import annotations
@@ -10,29 +10,16 @@ import threading
 
 import psycopg
 import pytest
+from cutover_support import Clones, Manage, connect, with_password
 from psycopg.rows import TupleRow
 from services import dbname_of
-from test_cutover_sequences import (
-    Clones,
-    Manage,
-    clones,
-    connect,
-    copied_url,
-    django_counts,
-    manage,
-    source_url,
-    target_url,
-    with_password,
-)
 
 from django_aws_settings.cutover import Connection, CutoverError, Database, database_from_url
 from django_aws_settings.cutover.sequences import resync_sequences
 from django_aws_settings.cutover.verify import CopyVerification, verify_copy
 
+pytest_plugins = ["cutover_support"]  # the source, copy and clone fixtures
 pytestmark = pytest.mark.slow
-
-# Fixtures shared with the sequence tests (pytest finds them by name in this module).
-__all__ = ["clones", "copied_url", "django_counts", "manage", "source_url", "target_url"]
 
 HEADER = ("TABLE", "SOURCE ROWS", "TARGET ROWS", "MAX PK", "STATUS")
 
