@@ -7,10 +7,13 @@ after resync_sequences. Every test damages its own clone.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+from typing import IO
 
 import psycopg
 import pytest
 from cutover_support import Clones, Manage, connect, with_password
+from psycopg import pq
 from psycopg.rows import TupleRow
 from services import dbname_of
 
@@ -377,10 +380,99 @@ def test_two_jobs_use_at_most_two_connections_per_side_and_close_them(
 
     assert result.ok
     assert (source.peak, target.peak) == (2, 2)
-    # One catalog connection per side (closed before the workers start), then two workers.
-    assert (source.opened, target.opened) == (3, 3)
+    # The catalog connection of each side measures tables too: two workers, two connections.
+    assert (source.opened, target.opened) == (2, 2)
     assert (source.open, target.open) == (0, 0)
     assert seen == [(done, 20) for done in range(21)]
+
+
+def test_every_session_is_read_only(source_url: str, copy_url: str) -> None:
+    read_only: list[object] = []
+
+    class Recorded(psycopg.Connection[TupleRow]):
+        def close(self) -> None:
+            if not self.closed:  # what a write in this session would meet
+                read_only.append(self.execute("SHOW transaction_read_only").fetchone())
+            super().close()
+
+    def database(url: str) -> Database:
+        return Database(dbname_of(url), lambda: Recorded.connect(url))
+
+    assert verify_copy(database(source_url), database(copy_url), jobs=2).ok
+    assert read_only  # one session per side at least, all closed
+    assert set(read_only) == {("on",)}
+
+
+class TracedDatabase:
+    """A Database whose connections write libpq's protocol trace, to count round trips.
+
+    The client waits for the server once per request it sends (a simple Query, or a
+    Parse/Bind/Execute batch ending in Sync), and the server ends each answer with one
+    ReadyForQuery. Tracing starts after the connection is made, so connecting is not
+    counted; a transaction's BEGIN and COMMIT are, like any other statement.
+    """
+
+    def __init__(self, url: str, directory: Path) -> None:
+        self.url = url
+        self.directory = directory
+        directory.mkdir(parents=True)
+        self._traces: list[IO[str]] = []  # open until read: libpq writes into them
+        self._lock = threading.Lock()
+
+    def connect(self) -> Connection:
+        conn = psycopg.connect(self.url, application_name="verify_copy")
+        with self._lock:
+            trace = (self.directory / f"{len(self._traces)}.trace").open("w")
+            self._traces.append(trace)
+        conn.pgconn.trace(trace.fileno())
+        conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        return conn
+
+    def database(self) -> Database:
+        return Database(dbname_of(self.url), self.connect)
+
+    def round_trips(self) -> int:
+        """ReadyForQuery messages on every connection; call after they are all closed."""
+        count = 0
+        for trace in self._traces:
+            trace.close()
+            lines = Path(trace.name).read_text().splitlines()
+            count += sum(line.startswith("B\t") and "\tReadyForQuery\t" in line for line in lines)
+        return count
+
+
+def round_trips(
+    source_url: str, target_url: str, directory: Path, tables: list[str], *, checksum: bool
+) -> tuple[int, int]:
+    """Round trips on each side for verifying ``tables`` on one connection per side."""
+    source = TracedDatabase(source_url, directory / "source")
+    target = TracedDatabase(target_url, directory / "target")
+    result = verify_copy(
+        source.database(), target.database(), tables=tables, checksum=checksum, jobs=1
+    )
+    assert [t.table for t in result.tables] == sorted(tables)
+    return source.round_trips(), target.round_trips()
+
+
+@pytest.mark.parametrize("checksum", [False, True], ids=["counts", "checksums"])
+def test_each_table_costs_one_round_trip_per_side(
+    source_url: str, copy_url: str, tmp_path: Path, checksum: bool
+) -> None:
+    # Tables of every kind: composite key, no key, empty, a shared and a descending sequence.
+    few = ["membership", "event_log", "empty_thing"]
+    many = [*few, "countdown", "ticket", "ticket_archive", "invoice", "auth_permission"]
+
+    source_few, target_few = round_trips(
+        source_url, copy_url, tmp_path / "few", few, checksum=checksum
+    )
+    source_many, target_many = round_trips(
+        source_url, copy_url, tmp_path / "many", many, checksum=checksum
+    )
+
+    # The session settings and the catalog once per side (plus, in the target, the
+    # sequences and their columns' extremes in one query), then one statement per table.
+    assert (source_few, target_few) == (2 + len(few), 4 + len(few))
+    assert (source_many, target_many) == (2 + len(many), 4 + len(many))
 
 
 # ---------------------------------------------------------------- the command itself

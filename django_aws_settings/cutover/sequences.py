@@ -17,7 +17,7 @@ be referenced outside the database. Descending sequences are handled mirror-wise
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import psycopg
@@ -185,26 +185,35 @@ def sequence_statuses(
     """Every sequence feeding a column of a table in ``schema`` (those of ``tables`` only, if
     given), with its position and the extreme value of each column it feeds.
 
-    Runs in the caller's transaction; the caller decides about locks.
+    Two statements however many sequences and columns: the catalog, then every position
+    and every column's extreme in one query. Runs in the caller's transaction (or, in
+    autocommit, as two); the caller decides about locks.
     """
-    statuses = []
-    for status in _catalog(conn, schema):
-        if tables is not None and not any(c.table in tables for c in status.columns):
-            continue
-        position = conn.execute(
-            sql.SQL("SELECT last_value, is_called FROM {}").format(
-                sql.Identifier(status.schema, status.name)
-            )
-        ).fetchone()
-        last_value, is_called = position or (status.start, False)
+    statuses = [
+        status
+        for status in _catalog(conn, schema)
+        if tables is None or any(c.table in tables for c in status.columns)
+    ]
+    if not statuses:
+        return []
+    positions: dict[int, tuple[int, bool]] = {}
+    extremes: dict[tuple[int, int], int | None] = {}
+    for index, column, last_value, is_called, extreme in conn.execute(
+        _positions_and_extremes(schema, statuses)
+    ):
+        if column is None:
+            positions[index] = (last_value, is_called)
+        else:
+            extremes[index, column] = None if extreme is None else int(extreme)
+    found = []
+    for index, status in enumerate(statuses):
+        last_value, is_called = positions.get(index, (status.start, False))
         columns = tuple(
-            replace(column, extreme=_column_extreme(conn, schema, column, status))
-            for column in status.columns
+            replace(column, extreme=extremes.get((index, number)))
+            for number, column in enumerate(status.columns)
         )
-        statuses.append(
-            replace(status, last_value=last_value, is_called=is_called, columns=columns)
-        )
-    return statuses
+        found.append(replace(status, last_value=last_value, is_called=is_called, columns=columns))
+    return found
 
 
 def resync_sequences(
@@ -255,15 +264,31 @@ def resync_sequences(
     return Resync(database.label, schema, dry_run, tuple(statuses))
 
 
-def _column_extreme(
-    conn: Connection, schema: str, column: SequenceColumn, status: SequenceStatus
-) -> int | None:
-    aggregate = sql.SQL("max" if status.ascending else "min")
-    query = sql.SQL("SELECT {}({}) FROM {}").format(
-        aggregate, sql.Identifier(column.column), sql.Identifier(schema, column.table)
-    )
-    row = conn.execute(query).fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+def _positions_and_extremes(schema: str, statuses: Sequence[SequenceStatus]) -> sql.Composed:
+    """One query for every sequence's position and every fed column's max (min if the
+    sequence descends): rows of (sequence index, column index or NULL, last_value,
+    is_called, extreme)."""
+    parts = []
+    for index, status in enumerate(statuses):
+        parts.append(
+            sql.SQL(
+                "SELECT {}, NULL::integer, last_value, is_called, NULL::numeric FROM {}"
+            ).format(sql.Literal(index), sql.Identifier(status.schema, status.name))
+        )
+        aggregate = sql.SQL("max" if status.ascending else "min")
+        for number, column in enumerate(status.columns):
+            parts.append(
+                sql.SQL(
+                    "SELECT {}, {}, NULL::bigint, NULL::boolean, {}({})::numeric FROM {}"
+                ).format(
+                    sql.Literal(index),
+                    sql.Literal(number),
+                    aggregate,
+                    sql.Identifier(column.column),
+                    sql.Identifier(schema, column.table),
+                )
+            )
+    return sql.SQL(" UNION ALL ").join(parts)
 
 
 def _require_schema(conn: Connection, schema: str, label: str) -> None:

@@ -1,10 +1,13 @@
 """Compare a source and a target database table by table, before the target takes traffic.
 
 Per table, on both sides: the exact row count, the highest primary key and, with
-``checksum``, a checksum of the rows. In the target, every sequence must be past its
-columns (:mod:`.sequences`). Tables run in parallel on a bounded number of connections:
-each worker thread holds one connection per side, so at most ``jobs`` connections are
-open on each server at any moment.
+``checksum``, a checksum of the rows, all three in one statement (one round trip, one
+snapshot). In the target, every sequence must be past its columns (:mod:`.sequences`).
+The catalog (tables, keys, columns, sequences) is read once per side for all tables.
+Tables run in parallel on a bounded number of connections: a table borrows one connection
+per side, so at most ``jobs`` connections are open on each server at any moment. Sessions
+run in autocommit with every transaction read-only, so a statement costs no BEGIN and no
+COMMIT.
 
 The checksum is order-independent: each row's text (columns in name order, so a different
 physical column order does not count as a difference) is hashed with md5, and the 128-bit
@@ -39,7 +42,7 @@ DMS_CONTROL_PREFIX = "awsdms_"
 _SESSION = (
     "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
     " SET extra_float_digits = 3; SET bytea_output = 'hex'; SET lc_monetary = 'C';"
-    " SET statement_timeout = 0"
+    " SET statement_timeout = 0; SET default_transaction_read_only = on"
 )
 _TABLES = """
 SELECT c.relname::text,
@@ -175,110 +178,127 @@ def verify_copy(
     """
     if jobs < 1:
         raise CutoverError("jobs must be at least 1")
-    with _session(source) as conn:
-        source_shapes = _shapes(conn, schema)
-    with _session(target) as conn:
-        target_shapes = _shapes(conn, schema)
-        names = sorted(set(tables)) if tables else sorted({*source_shapes, *target_shapes})
-        behind = _sequences_behind(conn, schema, names)
-    if not source_shapes and not target_shapes:
-        raise CutoverError(
-            f'schema "{schema}" has no tables in {source.label} nor in {target.label}'
-        )
+    with _Connections(source) as sources, _Connections(target) as targets:
+        # The catalog connections stay open and measure tables afterwards.
+        with sources.borrowed() as conn, _catalog_errors(source):
+            source_shapes = _shapes(conn, schema)
+        with targets.borrowed() as conn, _catalog_errors(target):
+            target_shapes = _shapes(conn, schema)
+            names = sorted(set(tables)) if tables else sorted({*source_shapes, *target_shapes})
+            behind = _sequences_behind(conn, schema, names)
+        if not source_shapes and not target_shapes:
+            raise CutoverError(
+                f'schema "{schema}" has no tables in {source.label} nor in {target.label}'
+            )
 
-    done: dict[str, TableComparison] = {}
-    found = [(source_shapes.get(name), target_shapes.get(name)) for name in names]
-    for name, (in_source, in_target) in zip(names, found, strict=True):
-        if in_source is None and in_target is None:
-            done[name] = TableComparison(name, problems=("not found in source nor target",))
-    measured = [pair for pair in found if pair != (None, None)]
+        done: dict[str, TableComparison] = {}
+        found = [(source_shapes.get(name), target_shapes.get(name)) for name in names]
+        for name, (in_source, in_target) in zip(names, found, strict=True):
+            if in_source is None and in_target is None:
+                done[name] = TableComparison(name, problems=("not found in source nor target",))
+        measured = [pair for pair in found if pair != (None, None)]
 
-    def report(count: int) -> None:
-        if progress is not None:
-            progress(count, len(names))
+        def report(count: int) -> None:
+            if progress is not None:
+                progress(count, len(names))
 
-    report(len(done))
-    workers = min(jobs, max(len(measured), 1))
-    with _Workers(source, target, schema) as connections, ThreadPoolExecutor(workers) as pool:
-        futures = [
-            pool.submit(connections.compare, in_source, in_target, checksum)
-            for in_source, in_target in measured
-        ]
-        for future in as_completed(futures):
-            comparison = future.result()
-            name = comparison.table
-            comparison = _presence(comparison, name in source_shapes, name in target_shapes)
-            if behind.get(name):
-                comparison = replace(comparison, problems=(*comparison.problems, *behind[name]))
-            done[name] = comparison
-            report(len(done))
+        report(len(done))
+        workers = min(jobs, max(len(measured), 1))
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [
+                pool.submit(_compare, sources, targets, schema, in_source, in_target, checksum)
+                for in_source, in_target in measured
+            ]
+            for future in as_completed(futures):
+                comparison = future.result()
+                name = comparison.table
+                comparison = _presence(comparison, name in source_shapes, name in target_shapes)
+                if behind.get(name):
+                    comparison = replace(comparison, problems=(*comparison.problems, *behind[name]))
+                done[name] = comparison
+                report(len(done))
     ordered = tuple(done[name] for name in names)
     return CopyVerification(source.label, target.label, schema, checksum, ordered)
 
 
-class _Workers:
-    """One connection per side per worker thread, opened on first use, all closed at exit."""
+class _Connections:
+    """The sessions open on one side, each lent to one table at a time.
 
-    def __init__(self, source: Database, target: Database, schema: str) -> None:
-        self.source, self.target, self.schema = source, target, schema
-        self._local = threading.local()
+    A borrower takes an idle session or opens a new one, so no more are open than tables
+    are measured at once (the number of worker threads). A session that broke is not
+    given back; the next borrower opens another. All are closed at exit.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
         self._lock = threading.Lock()
+        self._idle: list[Connection] = []
         self._opened: list[Connection] = []
 
-    def __enter__(self) -> _Workers:
+    def __enter__(self) -> _Connections:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         for conn in self._opened:
             conn.close()
 
-    def _connection(self, side: str) -> Connection:
-        conn: Connection | None = getattr(self._local, side, None)
-        if conn is None or conn.closed:
-            conn = _open(self.source if side == "source" else self.target)
-            setattr(self._local, side, conn)
+    @contextmanager
+    def borrowed(self) -> Iterator[Connection]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = _open(self.database)
             with self._lock:
                 self._opened.append(conn)
-        return conn
+        try:
+            yield conn
+        finally:
+            if not conn.closed:
+                with self._lock:
+                    self._idle.append(conn)
 
-    def compare(
-        self, source: TableShape | None, target: TableShape | None, checksum: bool
-    ) -> TableComparison:
-        """Measure a table on each side that has it, then say how the two differ."""
-        shape = source or target
-        assert shape is not None  # tables missing on both sides are never submitted
-        problems: list[str] = []
-        if source is not None and target is not None:
-            problems.extend(_shape_problems(source, target, checksum))
-        # Rows hash alike only over the same columns; without them, counts and keys still count.
-        same_columns = source is None or target is None or source.columns == target.columns
-        columns = tuple(sorted(shape.columns)) if checksum and same_columns else None
-        measurements: dict[str, Measurement] = {}
-        for side, present in (("source", source), ("target", target)):
-            if present is None:
-                continue
-            database = self.source if side == "source" else self.target
-            try:
-                measurements[side] = _measure(
-                    self._connection(side), self.schema, shape.name, shape.primary_key, columns
-                )
-            except (psycopg.Error, CutoverError) as error:
-                problems.append(f"{side} error: {database.describe(error)}")
-        found_source, found_target = measurements.get("source"), measurements.get("target")
-        if found_source is not None and found_target is not None:
-            if found_source.rows != found_target.rows:
-                problems.append("rows differ")
-            if found_source.max_pk != found_target.max_pk:
-                problems.append("max pk differs")
-            if found_source.checksum != found_target.checksum:
-                problems.append("checksum differs")
-        return TableComparison(
-            shape.name,
-            found_source,
-            found_target,
-            tuple(problems),
-            note="" if shape.primary_key else "no primary key",
-        )
+
+def _compare(
+    sources: _Connections,
+    targets: _Connections,
+    schema: str,
+    source: TableShape | None,
+    target: TableShape | None,
+    checksum: bool,
+) -> TableComparison:
+    """Measure a table on each side that has it, then say how the two differ."""
+    shape = source or target
+    assert shape is not None  # tables missing on both sides are never submitted
+    problems: list[str] = []
+    if source is not None and target is not None:
+        problems.extend(_shape_problems(source, target, checksum))
+    # Rows hash alike only over the same columns; without them, counts and keys still count.
+    same_columns = source is None or target is None or source.columns == target.columns
+    columns = tuple(sorted(shape.columns)) if checksum and same_columns else None
+    measurements: dict[str, Measurement] = {}
+    for side, present, connections in (("source", source, sources), ("target", target, targets)):
+        if present is None:
+            continue
+        try:
+            with connections.borrowed() as conn:
+                measurements[side] = _measure(conn, schema, shape.name, shape.primary_key, columns)
+        except (psycopg.Error, CutoverError) as error:
+            problems.append(f"{side} error: {connections.database.describe(error)}")
+    found_source, found_target = measurements.get("source"), measurements.get("target")
+    if found_source is not None and found_target is not None:
+        if found_source.rows != found_target.rows:
+            problems.append("rows differ")
+        if found_source.max_pk != found_target.max_pk:
+            problems.append("max pk differs")
+        if found_source.checksum != found_target.checksum:
+            problems.append("checksum differs")
+    return TableComparison(
+        shape.name,
+        found_source,
+        found_target,
+        tuple(problems),
+        note="" if shape.primary_key else "no primary key",
+    )
 
 
 def _measure(
@@ -288,58 +308,56 @@ def _measure(
     primary_key: Sequence[str],
     columns: Sequence[str] | None,
 ) -> Measurement:
-    """Count (and checksum) in one scan, then read the highest key through its index."""
+    """Count (and checksum) in one scan, and read the highest key through its index, in
+    one statement: one round trip, and both answers from the same snapshot."""
     relation = sql.Identifier(schema, table)
-    with conn.transaction():
-        if columns is None:
-            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(relation)).fetchone()
-            digest = None
-        else:
-            row_text = sql.SQL("md5(ROW({})::text)").format(
-                sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-            )
-            row = conn.execute(
-                sql.SQL(
-                    "SELECT count(*),"
-                    " coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint), 0),"
-                    " coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint), 0)"
-                    " FROM (SELECT {} AS h FROM {}) AS hashed"
-                ).format(row_text, relation)
-            ).fetchone()
-            digest = None if row is None else f"{row[1]}:{row[2]}"
-        rows = 0 if row is None else int(row[0])
-        max_pk = None
-        if primary_key:
-            keys = [sql.Identifier(c) for c in primary_key]
-            found = conn.execute(
-                sql.SQL("SELECT {} FROM {} ORDER BY {} LIMIT 1").format(
-                    sql.SQL(", ").join(keys),
-                    relation,
-                    sql.SQL(", ").join(sql.SQL("{} DESC").format(k) for k in keys),
-                )
-            ).fetchone()
-            max_pk = None if found is None else tuple(found)
-    return Measurement(rows, max_pk, digest)
+    if columns is None:
+        query = sql.SQL("SELECT count(*) FROM {}").format(relation)
+    else:
+        row_text = sql.SQL("md5(ROW({})::text)").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        query = sql.SQL(
+            "SELECT count(*),"
+            " coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint), 0),"
+            " coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint), 0)"
+            " FROM (SELECT {} AS h FROM {}) AS hashed"
+        ).format(row_text, relation)
+    if primary_key:
+        # The aggregate gives exactly one row; the key's columns are NULL when there is none.
+        keys = [sql.Identifier(c) for c in primary_key]
+        highest = sql.SQL("SELECT {} FROM {} ORDER BY {} LIMIT 1").format(
+            sql.SQL(", ").join(keys),
+            relation,
+            sql.SQL(", ").join(sql.SQL("{} DESC").format(k) for k in keys),
+        )
+        query = sql.SQL("SELECT * FROM ({}) AS measured LEFT JOIN ({}) AS highest ON true").format(
+            query, highest
+        )
+    row = conn.execute(query).fetchone()
+    if row is None:  # cannot happen: an aggregate without GROUP BY returns one row
+        raise CutoverError(f"no result from measuring {table}")
+    digest = None if columns is None else f"{row[1]}:{row[2]}"
+    key = tuple(row[1 if columns is None else 3 :])
+    max_pk = key if any(value is not None for value in key) else None
+    return Measurement(int(row[0]), max_pk, digest)
 
 
 @contextmanager
-def _session(database: Database) -> Iterator[Connection]:
-    conn = _open(database)
+def _catalog_errors(database: Database) -> Iterator[None]:
+    """A failing catalog query stops the whole verification, naming the side."""
     try:
-        yield conn
+        yield
     except psycopg.Error as error:
         raise CutoverError(f"{database.label}: {database.describe(error)}") from None
-    finally:
-        conn.close()
 
 
 def _open(database: Database) -> Connection:
-    """A read-only session with the text settings pinned."""
+    """A session with the text settings pinned, in autocommit, every transaction read-only."""
     conn = database.open()
     try:
+        conn.autocommit = True
         conn.execute(_SESSION)
-        conn.commit()
-        conn.read_only = True
     except psycopg.Error as error:
         conn.close()
         raise CutoverError(f"{database.label}: {database.describe(error)}") from None
@@ -347,15 +365,13 @@ def _open(database: Database) -> Connection:
 
 
 def _shapes(conn: Connection, schema: str) -> dict[str, TableShape]:
-    with conn.transaction():
-        rows = conn.execute(_TABLES, [schema]).fetchall()
+    rows = conn.execute(_TABLES, [schema]).fetchall()
     return {name: TableShape(name, tuple(key), frozenset(columns)) for name, key, columns in rows}
 
 
 def _sequences_behind(conn: Connection, schema: str, tables: Sequence[str]) -> dict[str, list[str]]:
     """For each table, one problem per sequence of the target that is behind its column."""
-    with conn.transaction():
-        statuses = sequence_statuses(conn, schema, tables=set(tables))
+    statuses = sequence_statuses(conn, schema, tables=set(tables))
     problems: dict[str, list[str]] = {}
     for status in statuses:
         if not status.behind:
