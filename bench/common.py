@@ -38,6 +38,7 @@ from template_support import (  # noqa: E402
     container_environment,
     fake_aws,
     host_plumbing,
+    media_signing,
     only_container,
     render,
     sample_copy,
@@ -532,6 +533,7 @@ def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget
             "DATABASE_NAME": database.name,
             "AWS_STORAGE_BUCKET_NAME": bucket,
             "ALLOWED_HOSTS": DOMAIN,
+            **media_signing(),
         },
         plumbing={
             **host_plumbing(home),

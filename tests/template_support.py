@@ -10,6 +10,7 @@ which is what Copier does for a local HEAD).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -250,6 +251,26 @@ def only_container(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------- run environment
+
+
+@functools.cache
+def media_signing() -> dict[str, str]:
+    """What the media secrets hold once Terraform made CloudFront's key pair: the app's
+    domain (CloudFront serves /media/* there), the public key's id and the private key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    return {
+        "AWS_S3_CUSTOM_DOMAIN": REQUIRED_ANSWERS["domain"],
+        "AWS_CLOUDFRONT_KEY_ID": "K2JCJMDEHXQW5F",
+        "AWS_CLOUDFRONT_KEY": pem.decode(),
+    }
 
 
 def host_plumbing(home: Path) -> dict[str, str]:

@@ -41,6 +41,7 @@ from template_support import (
     container_environment,
     fake_aws,
     host_plumbing,
+    media_signing,
     only_container,
     render,
     run_command,
@@ -277,6 +278,7 @@ def deployment(
                 "DATABASE_NAME": dbname,
                 "AWS_STORAGE_BUCKET_NAME": bucket,
                 "ALLOWED_HOSTS": DOMAIN,
+                **media_signing(),
             },
             plumbing={
                 **host_plumbing(home),
