@@ -126,8 +126,8 @@ def start_ours(project: SampleProject, log_path: Path, **extra: str) -> float:
     port = free_port()
     env = project.environ("web", PORT=str(port), **extra)
     started = time.perf_counter()
-    with running(project.command("web"), cwd=project.root, env=env, log_path=log_path) as popen:
-        answered = wait_for_ok(port, "/healthz", ALB_HEALTH_CHECK, process=popen, log_path=log_path)
+    with running(project.command("web"), cwd=project.root, env=env, log=log_path) as process:
+        answered = wait_for_ok(port, "/healthz", ALB_HEALTH_CHECK, process=process)
     return answered - started
 
 
@@ -159,9 +159,7 @@ def start_baseline(root: Path, workers: int, home: Path, log_path: Path) -> floa
     port = free_port()
     started = time.perf_counter()
     with running(
-        baseline_command(workers, port), cwd=root, env=host_plumbing(home), log_path=log_path
-    ) as popen:
-        answered = wait_for_ok(
-            port, "/healthz", {"Host": "127.0.0.1"}, process=popen, log_path=log_path
-        )
+        baseline_command(workers, port), cwd=root, env=host_plumbing(home), log=log_path
+    ) as process:
+        answered = wait_for_ok(port, "/healthz", {"Host": "127.0.0.1"}, process=process)
     return answered - started

@@ -1,27 +1,26 @@
-"""What every benchmark shares: sizes, statistics, the summary line and JSON result, the
-processes it starts, moto with injected latency, and the sample project rendered and
-given the environment its ECS task definitions describe.
+"""What every benchmark shares: sizes, statistics, the summary line and JSON result,
+waiting for a started process to answer, moto with injected latency, a delayed TCP link,
+and the sample project rendered and given the environment its ECS task definitions
+describe.
 
-The services (moto, PostgreSQL clusters, the sample project's git copy and Copier render)
-come from the test suite's helpers in tests/services.py and tests/template_support.py, so
-a benchmark runs exactly what the end-to-end tests run.
+The services (moto, PostgreSQL clusters), the sample project's git copy and Copier
+render, the rendered project's containers and the processes that run their commands come
+from the test suite's helpers in tests/services.py and tests/template_support.py, so a
+benchmark runs exactly what the end-to-end tests run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import http.client
 import json
 import os
 import platform
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,20 +29,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "tests"))  # services.py, template_support.py
 
-from services import FAKE_CREDENTIALS, LOOPBACK, MotoServer, free_port  # noqa: E402
+from services import LOOPBACK, Aws, MotoServer, free_port  # noqa: E402
 from template_support import (  # noqa: E402
-    IMAGE,
+    ALB_HEALTH_CHECK,
+    BEHIND_ALB,
     REQUIRED_ANSWERS,
-    Dockerfile,
-    container_environment,
+    RUN_ANSWERS,
+    RUN_REGION,
+    Process,
+    RenderedProject,
     fake_aws,
     host_plumbing,
+    http_request,
     media_signing,
-    only_container,
     render,
+    running,
     sample_copy,
-    task_definition_files,
-    without_image_paths,
 )
 
 if TYPE_CHECKING:
@@ -193,52 +194,12 @@ def log(message: str) -> None:
 # ------------------------------------------------------------------------ processes
 
 
-@contextlib.contextmanager
-def running(
-    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log_path: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a command (no shell, as ECS execs it); always stop it and its children.
-
-    The process leads its own process group, so the gunicorn workers it forks go with it.
-    """
-    with log_path.open("ab") as output:
-        popen = subprocess.Popen(
-            list(command),
-            cwd=cwd,
-            env=dict(env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield popen
-    finally:
-        stop(popen)
-
-
-def stop(popen: subprocess.Popen[bytes], *, grace: float = 15) -> None:
-    """SIGTERM the process, then SIGKILL whatever is left of its own process group."""
-    if popen.poll() is None:
-        popen.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            popen.wait(timeout=grace)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(popen.pid, signal.SIGKILL)
-    popen.wait(timeout=30)
-
-
 def http_status(port: int, path: str, headers: Mapping[str, str], *, timeout: float = 2) -> int:
     """The status of a GET on loopback, or 0 when nothing answers yet."""
-    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
-        conn.request("GET", path, headers=dict(headers))
-        response = conn.getresponse()
-        response.read()
-        return response.status
+        return http_request(port, path, headers, timeout=timeout).status
     except OSError:
         return 0
-    finally:
-        conn.close()
 
 
 def wait_for_ok(
@@ -246,8 +207,7 @@ def wait_for_ok(
     path: str,
     headers: Mapping[str, str],
     *,
-    process: subprocess.Popen[bytes],
-    log_path: Path,
+    process: Process,
     timeout: float = 60,
     interval: float = 0.005,
 ) -> float:
@@ -259,10 +219,10 @@ def wait_for_ok(
     while time.perf_counter() < deadline:
         if http_status(port, path, headers) == 200:
             return time.perf_counter()
-        if process.poll() is not None:
+        if process.popen.poll() is not None:
             break
         time.sleep(interval)
-    output = log_path.read_text(errors="replace")[-4000:]
+    output = process.log.read_text(errors="replace")[-4000:]
     raise RuntimeError(f"{path} on port {port} did not answer 200 in time:\n{output}")
 
 
@@ -311,17 +271,9 @@ def moto(latency: float) -> Iterator[LatentMotoServer]:
         server.stop()
 
 
-def aws_client(endpoint_url: str, service: str, region: str) -> Any:
-    """A boto3 client on moto with the fake credentials."""
-    import boto3
-
-    session = boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        region_name=region,
-    )
-    return session.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+def moto_aws(server: MotoServer, region: str = RUN_REGION) -> Aws:
+    """The test suite's handle on moto: ``moto_aws(server).client("s3")``, fake credentials."""
+    return Aws(server.endpoint_url, region, server.requests)
 
 
 # ---------------------------------------------------------------- delayed TCP link
@@ -412,22 +364,7 @@ class DelayedLink:
 
 # ------------------------------------------------------------------- sample project
 
-ENVIRONMENT = "production"
-REGION = "eu-west-1"  # the template's default aws_region, so every ARN names it
 DOMAIN = REQUIRED_ANSWERS["domain"]
-ALB_HEALTH_CHECK = {"Host": "10.0.1.23:8000"}  # an ALB health check: the task's private IP
-BEHIND_ALB = {"Host": DOMAIN, "X-Forwarded-Proto": "https"}  # what the ALB forwards for users
-# The answer set the end-to-end tests run: pip, WSGI, Celery on Redis, WhiteNoise, media on S3.
-SAMPLE_ANSWERS = {
-    **REQUIRED_ANSWERS,
-    "dependency_manager": "pip",
-    "server": "wsgi",
-    "celery": True,
-    "celery_queues": "default,emails",
-    "celery_beat": True,
-    "static_backend": "whitenoise",
-    "media_on_s3": True,
-}
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
@@ -444,64 +381,30 @@ class DatabaseTarget:
 
 
 @dataclass
-class SampleProject:
+class SampleProject(RenderedProject):
     """The sample project with the template rendered, and the values ECS would inject."""
-
-    root: Path
-    secret_values: dict[str, str]
-    plumbing: dict[str, str]
-
-    @property
-    def dockerfile(self) -> Dockerfile:
-        return Dockerfile.read(self.root / "Dockerfile")
-
-    def container(self, role: str) -> dict[str, Any]:
-        from django_aws_settings.ecs import render_task_definition
-
-        values = {"image": IMAGE, "environment": ENVIRONMENT}
-        return only_container(
-            render_task_definition(task_definition_files(self.root)[role], values)
-        )
-
-    def command(self, role: str) -> list[str]:
-        command: list[str] = self.container(role)["command"]
-        return command
-
-    def environ(self, role: str, **extra: str) -> dict[str, str]:
-        """The image's ENV, the task definition's environment and secrets, then plumbing."""
-        image_env = without_image_paths(self.dockerfile.runtime_environment())
-        env = container_environment(image_env, self.container(role), self.secret_values)
-        return {**env, **self.plumbing, **extra}
 
     def build(self) -> None:
         """The Dockerfile's collectstatic step, with the image's ENV and nothing else."""
-        dockerfile = self.dockerfile
-        (step,) = [
-            run
-            for run in dockerfile.arguments("RUN", dockerfile.last_stage)
-            if "collectstatic" in run
-        ]
-        env = {
-            **without_image_paths(dockerfile.runtime_environment()),
-            **host_plumbing(Path(self.plumbing["HOME"])),
-        }
-        _check(
-            ["/bin/sh", "-c", step.replace(dockerfile.workdir(), str(self.root))],
-            cwd=self.root,
-            env=env,
-        )
+        _check(self.build_step())
 
     def run(self, role: str) -> None:
         """A one-off task's command (migrate), to completion."""
-        _check(self.command(role), cwd=self.root, env=self.environ(role))
+        done = subprocess.run(
+            self.command(role),
+            cwd=self.root,
+            env=self.environ(role),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        _check(done)
 
 
-def _check(command: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> None:
-    done = subprocess.run(
-        list(command), cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=300
-    )
+def _check(done: subprocess.CompletedProcess[str]) -> None:
     if done.returncode != 0:
-        raise RuntimeError(f"{command} failed:\n{done.stdout}{done.stderr}")
+        raise RuntimeError(f"{done.args} failed:\n{done.stdout}{done.stderr}")
 
 
 def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget) -> SampleProject:
@@ -511,15 +414,15 @@ def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget
     process start resolves it (one BatchGetSecretValue), as in production.
     """
     root = sample_copy(base)
-    render(root, SAMPLE_ANSWERS)
+    render(root, RUN_ANSWERS)
     home = base / "home"
     home.mkdir(exist_ok=True)
 
     bucket = "shop-production-assets"
-    s3 = aws_client(moto_server.endpoint_url, "s3", REGION)
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3 = moto_aws(moto_server).client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": RUN_REGION})
     secret = json.dumps({"username": database.user, "password": database.password})
-    secretsmanager = aws_client(moto_server.endpoint_url, "secretsmanager", REGION)
+    secretsmanager = moto_aws(moto_server).client("secretsmanager")
     arn = secretsmanager.create_secret(
         Name="rds!cluster-3f9c2a1b-0d4e-4c1a-9a57-2b1c0f6e8d42", SecretString=secret
     )["ARN"]
@@ -544,17 +447,9 @@ def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget
     )
     parameter = project.environ("web").get("MAINTENANCE_PARAMETER")
     if parameter:
-        ssm = aws_client(moto_server.endpoint_url, "ssm", REGION)
+        ssm = moto_aws(moto_server).client("ssm")
         ssm.put_parameter(Name=parameter, Value="off", Type="String")
     return project
-
-
-def free_ports(count: int) -> list[int]:
-    return [free_port() for _ in range(count)]
-
-
-def remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
 
 
 __all__ = [
@@ -563,6 +458,7 @@ __all__ = [
     "DEFAULT_OUT",
     "PYTHON",
     "REPO_ROOT",
+    "RUN_ANSWERS",
     "SIZES",
     "SYSTEM_CA_BUNDLE",
     "DatabaseTarget",
@@ -572,7 +468,6 @@ __all__ = [
     "Sample",
     "SampleProject",
     "Size",
-    "aws_client",
     "fake_aws",
     "free_port",
     "host_plumbing",
@@ -580,9 +475,9 @@ __all__ = [
     "log",
     "machine",
     "moto",
+    "moto_aws",
     "running",
     "sample_project",
-    "stop",
     "timed",
     "wait_for_ok",
 ]

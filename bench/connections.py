@@ -187,10 +187,10 @@ def measure(
     env = project.environ("web", PORT=str(port), **COMMON, **CONFIGURATIONS[name])
     log_path = base / f"web-{name}.log"
     with (
-        running(project.command("web"), cwd=project.root, env=env, log_path=log_path) as popen,
+        running(project.command("web"), cwd=project.root, env=env, log=log_path) as process,
         sampling(database) as peak,
     ):
-        wait_for_ok(port, "/healthz", ALB_HEALTH_CHECK, process=popen, log_path=log_path)
+        wait_for_ok(port, "/healthz", ALB_HEALTH_CHECK, process=process)
         generate(generator, port, WARMUP_SECONDS, clients)
         load = generate(generator, port, duration, clients)
     if load.requests == 0:

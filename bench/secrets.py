@@ -129,13 +129,13 @@ def run(options: Options) -> Result:
 
 
 def create(aws: LatentMotoServer, spec: Job) -> None:
-    from .common import aws_client
+    from .common import moto_aws
 
-    secretsmanager = aws_client(aws.endpoint_url, "secretsmanager", REGION)
+    secretsmanager = moto_aws(aws, REGION).client("secretsmanager")
     for secret_id, key in spec["secrets"].items():
         value = json.dumps({key: spec["expected"][key]})
         secretsmanager.create_secret(Name=secret_id, SecretString=value)
-    ssm = aws_client(aws.endpoint_url, "ssm", REGION)
+    ssm = moto_aws(aws, REGION).client("ssm")
     for parameter, field in spec["parameters"].items():
         ssm.put_parameter(Name=parameter, Value=spec["expected"][field], Type="String")
 

@@ -47,7 +47,7 @@ CHANGE = "\n# v1.1.0: one more line, so that copier update has a diff to apply.\
 def run(options: Options) -> Result:
     from template_support import ANSWERS_FILE, commit_all, sample_copy
 
-    from .common import SAMPLE_ANSWERS, Result, Sample, log
+    from .common import RUN_ANSWERS, Result, Sample, log
 
     runs = options.runs_for(RUNS)
     times: dict[str, list[float]] = {
@@ -59,7 +59,7 @@ def run(options: Options) -> Result:
         floor_template = floor_repository(base / "floor-template")
         for index in range(runs):
             pair: list[tuple[str, Path, Mapping[str, Any], str]] = [
-                ("", ours_template, SAMPLE_ANSWERS, ANSWERS_FILE),
+                ("", ours_template, RUN_ANSWERS, ANSWERS_FILE),
                 ("floor_", floor_template, {"name": "floor"}, FLOOR_ANSWERS_FILE),
             ]
             for prefix, template, answers, answers_file in pair if index % 2 == 0 else pair[::-1]:
@@ -91,7 +91,7 @@ def run(options: Options) -> Result:
             **{key: sample.as_dict() for key, sample in samples.items()},
             "project_files": files,
             "copier": copier_version(),
-            "answers": {key: str(value) for key, value in SAMPLE_ANSWERS.items()},
+            "answers": {key: str(value) for key, value in RUN_ANSWERS.items()},
         },
     )
 

@@ -1,5 +1,6 @@
 """Helpers for the template tests: a sample project in git, Copier renders, the Dockerfile
-and task definitions read back, and the environment a generated command would get on ECS.
+and task definitions read back, the environment a generated command would get on ECS, and
+the processes that run those commands. The benchmarks (bench/) use the same helpers.
 
 The sample project (tests/sample_project, pip flavour) plays the user's existing
 repository; tests/sample_variants/<manager>/ overlays the files of the poetry and uv
@@ -9,22 +10,27 @@ which is what Copier does for a local HEAD).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import http.client
 import json
 import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import copier
 from copier.errors import DirtyLocalWarning
+
+from django_aws_settings.ecs import render_task_definition
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PROJECT = REPO_ROOT / "tests" / "sample_project"
@@ -43,6 +49,22 @@ REQUIRED_ANSWERS: dict[str, str] = {
 }
 ENVIRONMENTS = ("staging", "production")
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:3f9c2a1"
+# The answer set the end-to-end run (and the benchmarks) use: pip, WSGI, Celery with two
+# queues and beat, WhiteNoise, media on S3.
+RUN_ANSWERS: dict[str, Any] = {
+    **REQUIRED_ANSWERS,
+    "dependency_manager": "pip",
+    "server": "wsgi",
+    "celery": True,
+    "celery_queues": "default,emails",
+    "celery_beat": True,
+    "static_backend": "whitenoise",
+    "media_on_s3": True,
+}
+RUN_ENVIRONMENT = "production"
+RUN_REGION: Final = "eu-west-1"  # the template's default aws_region, so every ARN names it
+ALB_HEALTH_CHECK = {"Host": "10.0.1.23:8000"}  # an ALB health check: the task's private IP
+BEHIND_ALB = {"Host": REQUIRED_ANSWERS["domain"], "X-Forwarded-Proto": "https"}  # users
 
 DependencyManager = Literal["pip", "poetry", "uv"]
 
@@ -322,6 +344,57 @@ def without_image_paths(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in ("PATH", "VIRTUAL_ENV")}
 
 
+@dataclasses.dataclass
+class RenderedProject:
+    """A project with the template rendered, and what ECS would give its containers.
+
+    ``secret_values`` holds what each name in a container's ``secrets`` resolves to;
+    ``plumbing`` is this machine's stand-in for the image and the network (our venv on
+    PATH, a HOME, moto endpoints, the database's port and CA), applied last.
+    """
+
+    root: Path
+    secret_values: dict[str, str]
+    plumbing: dict[str, str]
+
+    @property
+    def dockerfile(self) -> Dockerfile:
+        return Dockerfile.read(self.root / "Dockerfile")
+
+    def container(self, role: str, queue: str | None = None) -> dict[str, Any]:
+        """deploy/ecs/<role>.json's container as ECS gets it (a worker needs its queue)."""
+        values = placeholder_values(role, RUN_ENVIRONMENT, queue)
+        return only_container(
+            render_task_definition(task_definition_files(self.root)[role], values)
+        )
+
+    def command(self, role: str, queue: str | None = None) -> list[str]:
+        command: list[str] = self.container(role, queue)["command"]
+        return command
+
+    def environ(self, role: str, queue: str | None = None, **extra: str) -> dict[str, str]:
+        """The image's ENV, the task definition's environment and secrets, then plumbing."""
+        image_env = without_image_paths(self.dockerfile.runtime_environment())
+        env = container_environment(image_env, self.container(role, queue), self.secret_values)
+        return {**env, **self.plumbing, **extra}
+
+    def build_step(self) -> subprocess.CompletedProcess[str]:
+        """The runtime stage's RUN line that collects static files, in the build's
+        environment: the image's ENV and nothing else (no secrets, no database)."""
+        dockerfile = self.dockerfile
+        (step,) = [
+            run
+            for run in dockerfile.arguments("RUN", dockerfile.last_stage)
+            if "collectstatic" in run
+        ]
+        env = {
+            **without_image_paths(dockerfile.runtime_environment()),
+            **host_plumbing(Path(self.plumbing["HOME"])),
+        }
+        command = step.replace(dockerfile.workdir(), str(self.root))
+        return run_shell(command, cwd=self.root, env=env)
+
+
 def run_shell(
     command: str, *, cwd: Path, env: Mapping[str, str], timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
@@ -350,6 +423,76 @@ def run_command(
         timeout=timeout,
         check=False,
     )
+
+
+# ------------------------------------------------------------------------- processes
+
+
+@dataclasses.dataclass
+class Process:
+    """A started command and the file its output goes to."""
+
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextlib.contextmanager
+def running(
+    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path, grace: float = 30
+) -> Iterator[Process]:
+    """Start a command (no shell, as ECS execs it), its output appended to ``log``; always
+    stop it afterwards: SIGTERM, then after ``grace`` seconds SIGKILL.
+
+    The process leads its own process group, so its children (gunicorn and Celery
+    workers) are killed with it if it does not stop by itself.
+    """
+    with log.open("ab") as output:
+        popen = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield Process(popen, log)
+    finally:
+        if popen.poll() is None:
+            popen.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                popen.wait(timeout=grace)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(popen.pid, signal.SIGKILL)  # stragglers of this group only
+        popen.wait(timeout=30)
+
+
+@dataclasses.dataclass
+class Response:
+    status: int
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+
+
+def http_request(
+    port: int,
+    path: str,
+    headers: Mapping[str, str],
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    timeout: float = 30,
+) -> Response:
+    """One request to a server on loopback; OSError when nothing answers."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=dict(headers))
+        response = conn.getresponse()
+        return Response(
+            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        )
+    finally:
+        conn.close()
 
 
 # GitHub Actions expressions (`${{ ... }}`) are meant to stay; Jinja's `{{`, `{%`, `{#` not.

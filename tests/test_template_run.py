@@ -12,9 +12,7 @@ and Secrets Manager are moto.
 
 from __future__ import annotations
 
-import contextlib
 import glob
-import http.client
 import json
 import os
 import re
@@ -23,57 +21,37 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
 
-import boto3
 import pytest
 import redis
 import urllib3
 from psycopg import sql
-from services import FAKE_CREDENTIALS, MotoServer, TlsPostgres, free_port, unique_name
+from services import Aws, MotoServer, TlsPostgres, free_port, unique_name
 from template_support import (
-    IMAGE,
+    ALB_HEALTH_CHECK,
+    BEHIND_ALB,
     REQUIRED_ANSWERS,
-    Dockerfile,
-    container_environment,
+    RUN_ANSWERS,
+    RUN_REGION,
+    Process,
+    RenderedProject,
+    Response,
     fake_aws,
     host_plumbing,
+    http_request,
     media_signing,
-    only_container,
     render,
     run_command,
-    run_shell,
+    running,
     sample_copy,
-    task_definition_files,
-    without_image_paths,
 )
-
-from django_aws_settings.ecs import render_task_definition
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 pytestmark = pytest.mark.slow
 
-ENVIRONMENT = "production"
-REGION: Final = "eu-west-1"  # the template's default aws_region, so every ARN names it
 DOMAIN = REQUIRED_ANSWERS["domain"]
-ALB_HOST = "10.0.1.23:8000"  # an ALB health check's Host: the task's private IP and port
-HTTPS = {"Host": DOMAIN, "X-Forwarded-Proto": "https"}  # what the ALB forwards for users
-RUN_ANSWERS = {
-    **REQUIRED_ANSWERS,
-    "dependency_manager": "pip",
-    "server": "wsgi",
-    "celery": True,
-    "celery_queues": "default,emails",
-    "celery_beat": True,
-    "static_backend": "whitenoise",
-    "media_on_s3": True,
-}
 START_TIMEOUT = 60.0
 ROW_TIMEOUT = 30.0
 
@@ -81,41 +59,8 @@ ROW_TIMEOUT = 30.0
 # ------------------------------------------------------------------------- helpers
 
 
-def moto_client(moto_server: MotoServer, service: str) -> Any:
-    session = boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        region_name=REGION,
-    )
-    return session.client(service, endpoint_url=moto_server.endpoint_url)  # type: ignore[call-overload]
-
-
-@dataclass
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-def http_request(
-    port: int,
-    path: str,
-    headers: Mapping[str, str],
-    *,
-    method: str = "GET",
-    body: bytes | None = None,
-    timeout: float = 30,
-) -> Response:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=dict(headers))
-        response = conn.getresponse()
-        return Response(
-            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        )
-    finally:
-        conn.close()
+def moto(moto_server: MotoServer) -> Aws:
+    return Aws(moto_server.endpoint_url, RUN_REGION, moto_server.requests)
 
 
 def wait_for(check: Callable[[], bool], *, timeout: float, what: str, log: Path) -> None:
@@ -127,48 +72,12 @@ def wait_for(check: Callable[[], bool], *, timeout: float, what: str, log: Path)
     pytest.fail(f"{what} within {timeout} s\n--- log ---\n{log.read_text(errors='replace')}")
 
 
-@dataclass
-class Process:
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-
-@contextlib.contextmanager
-def running(
-    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path
-) -> Iterator[Process]:
-    """Start a task's command (no shell, as ECS execs it); always stop it afterwards.
-
-    The process leads its own process group, so its children (gunicorn and Celery
-    workers) can be killed with it if it does not stop by itself.
-    """
-    with log.open("wb") as output:
-        popen = subprocess.Popen(
-            list(command),
-            cwd=cwd,
-            env=dict(env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield Process(popen, log)
-    finally:
-        if popen.poll() is None:
-            popen.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                popen.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(popen.pid, signal.SIGKILL)  # stragglers of this group only
-        popen.wait(timeout=30)
-
-
 def responds(port: int, process: Process) -> Callable[[], bool]:
     def check() -> bool:
         if process.popen.poll() is not None:
             pytest.fail(f"exited with {process.popen.returncode}\n{process.log.read_text()}")
         try:
-            return http_request(port, "/healthz", {"Host": ALB_HOST}, timeout=2).status == 200
+            return http_request(port, "/healthz", ALB_HEALTH_CHECK, timeout=2).status == 200
         except OSError:
             return False
 
@@ -179,37 +88,13 @@ def responds(port: int, process: Process) -> Callable[[], bool]:
 
 
 @dataclass
-class Deployment:
+class Deployment(RenderedProject):
     """A rendered project plus the AWS and database state one environment would have."""
 
-    root: Path
     database: TlsPostgres
     dbname: str
     bucket: str
-    secret_values: dict[str, str]
-    plumbing: dict[str, str]
     logs: Path
-
-    @property
-    def dockerfile(self) -> Dockerfile:
-        return Dockerfile.read(self.root / "Dockerfile")
-
-    def container(self, role: str, queue: str | None = None) -> dict[str, Any]:
-        values = {"image": IMAGE, "environment": ENVIRONMENT}
-        if queue is not None:
-            values["queue"] = queue
-        return only_container(
-            render_task_definition(task_definition_files(self.root)[role], values)
-        )
-
-    def command(self, role: str, queue: str | None = None) -> list[str]:
-        command: list[str] = self.container(role, queue)["command"]
-        return command
-
-    def environ(self, role: str, queue: str | None = None, **extra: str) -> dict[str, str]:
-        image_env = without_image_paths(self.dockerfile.runtime_environment())
-        env = container_environment(image_env, self.container(role, queue), self.secret_values)
-        return {**env, **self.plumbing, **extra}
 
     def rows(self, kind: str) -> list[tuple[str, str]]:
         with self.database.admin_connect(self.dbname) as conn:
@@ -248,12 +133,12 @@ def deployment(
 
     moto_server.reset()
     bucket = "shop-production-assets"
-    s3: S3Client = moto_client(moto_server, "s3")
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3 = moto(moto_server).client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": RUN_REGION})
     # The RDS-managed master secret: username and password only; the host and database
     # name come from SSM parameters, and the SSM parameter DATABASE_SECRET holds this
     # reference so the app re-reads the secret after a rotation.
-    secretsmanager: SecretsManagerClient = moto_client(moto_server, "secretsmanager")
+    secretsmanager = moto(moto_server).client("secretsmanager")
     arn = secretsmanager.create_secret(
         Name="rds!cluster-3f9c2a1b-0d4e-4c1a-9a57-2b1c0f6e8d42",
         SecretString=json.dumps({"username": tls_postgres.user, "password": tls_postgres.password}),
@@ -292,21 +177,6 @@ def deployment(
         drop_database(tls_postgres, dbname)
 
 
-def build_step(
-    root: Path, dockerfile: Dockerfile, plumbing: Mapping[str, str]
-) -> subprocess.CompletedProcess[str]:
-    """The runtime stage's RUN line that collects static files, in the build's environment.
-
-    The build has the image's ENV and nothing else: no secrets, no database.
-    """
-    (step,) = [
-        run for run in dockerfile.arguments("RUN", dockerfile.last_stage) if "collectstatic" in run
-    ]
-    command = step.replace(dockerfile.workdir(), str(root))
-    env = {**without_image_paths(dockerfile.runtime_environment()), **host_plumbing(root)}
-    return run_shell(command, cwd=root, env={**env, "HOME": plumbing["HOME"]})
-
-
 @dataclass
 class Built:
     collectstatic: subprocess.CompletedProcess[str]
@@ -315,7 +185,7 @@ class Built:
 
 @pytest.fixture(scope="module")
 def built(deployment: Deployment) -> Built:
-    collectstatic = build_step(deployment.root, deployment.dockerfile, deployment.plumbing)
+    collectstatic = deployment.build_step()
     migrate = run_command(
         deployment.command("migrate"), cwd=deployment.root, env=deployment.environ("migrate")
     )
@@ -369,7 +239,7 @@ def test_migrate_task_migrates_over_verified_tls(deployment: Deployment, built: 
 
 
 def test_alb_health_check_by_private_ip_is_answered(web: Web) -> None:
-    response = http_request(web.port, "/healthz", {"Host": ALB_HOST})
+    response = http_request(web.port, "/healthz", ALB_HEALTH_CHECK)
     assert (response.status, response.body) == (200, b"ok")
 
 
@@ -381,7 +251,7 @@ def test_container_health_check_command_passes(web: Web, deployment: Deployment)
 
 
 def test_home_page_is_served_behind_the_alb(web: Web) -> None:
-    response = http_request(web.port, "/", HTTPS)
+    response = http_request(web.port, "/", BEHIND_ALB)
     assert response.status == 200
     assert b'<p id="product-count">Products: ' in response.body
 
@@ -392,10 +262,10 @@ def test_plain_http_is_redirected_to_https(web: Web) -> None:
 
 
 def test_static_file_is_served_with_far_future_caching(web: Web) -> None:
-    page = http_request(web.port, "/", HTTPS).body.decode()
+    page = http_request(web.port, "/", BEHIND_ALB).body.decode()
     match = re.search(r'href="(/static/catalog/site\.[0-9a-f]{12}\.css)"', page)
     assert match is not None, page
-    response = http_request(web.port, match.group(1), HTTPS)
+    response = http_request(web.port, match.group(1), BEHIND_ALB)
     assert (response.status, response.headers["cache-control"]) == (
         200,
         "max-age=315360000, public, immutable",
@@ -412,12 +282,12 @@ def test_upload_is_stored_in_the_media_bucket(
     response = http_request(
         web.port,
         "/products/new",
-        {**HTTPS, "Content-Type": content_type},
+        {**BEHIND_ALB, "Content-Type": content_type},
         method="POST",
         body=body,
     )
     assert response.status == 201, response.body
-    s3: S3Client = moto_client(moto_server, "s3")
+    s3 = moto(moto_server).client("s3")
     listed = s3.list_objects_v2(Bucket=deployment.bucket, Prefix="media/")
     (key,) = [item["Key"] for item in listed.get("Contents", [])]
     assert re.fullmatch(r"media/products/mug(_\w+)?\.png", key)
@@ -433,7 +303,7 @@ def test_visit_is_queued_then_run_by_the_queue_worker(
     queue = redis.Redis.from_url(redis_url)
     waiting = queue.llen("default")
     note = f"visit-{secrets.token_hex(4)}"
-    response = http_request(web.port, f"/visit?note={note}", HTTPS)
+    response = http_request(web.port, f"/visit?note={note}", BEHIND_ALB)
     assert response.status == 202, response.body
     assert queue.llen("default") == waiting + 1
     queue.close()
@@ -492,7 +362,7 @@ def test_sigterm_lets_the_in_flight_request_finish(deployment: Deployment, web: 
         wait_for(responds(port, process), timeout=START_TIMEOUT, what="gunicorn answers", log=log)
         answers: list[Response] = []
         request = threading.Thread(
-            target=lambda: answers.append(http_request(port, "/slow?seconds=3", HTTPS))
+            target=lambda: answers.append(http_request(port, "/slow?seconds=3", BEHIND_ALB))
         )
         request.start()
         time.sleep(1)  # the request is now sleeping inside the view
@@ -521,15 +391,15 @@ def test_asgi_web_command_serves_health_checks_and_pages(
         plumbing=deployment.plumbing,
         logs=tmp_path,
     )
-    collected = build_step(root, asgi.dockerfile, asgi.plumbing)
+    collected = asgi.build_step()
     assert collected.returncode == 0, outcome(collected)[1]
     port = free_port()
     env = asgi.environ("web", PORT=str(port))
     log = tmp_path / "asgi.log"
     with running(asgi.command("web"), cwd=root, env=env, log=log) as process:
         wait_for(responds(port, process), timeout=START_TIMEOUT, what="uvicorn answers", log=log)
-        health = http_request(port, "/healthz", {"Host": ALB_HOST})
-        page = http_request(port, "/", HTTPS)
+        health = http_request(port, "/healthz", ALB_HEALTH_CHECK)
+        page = http_request(port, "/", BEHIND_ALB)
     assert env["DJANGO_ASGI"] == "true"
     assert (health.status, health.body) == (200, b"ok")
     assert page.status == 200
