@@ -63,6 +63,7 @@ ENVIRONMENT_OUTPUTS = {
     "static_bucket_name",
     "media_bucket_name",
     "cloudfront_distribution_id",
+    "cloudfront_domain_name",
     "app_url",
     "private_subnet_ids",
     "app_security_group_ids",
@@ -771,7 +772,39 @@ def test_beat_is_exactly_one_on_demand_task_stopped_before_its_successor(
             beat.argument("deployment_maximum_percent"),
             strategies,
             beat.argument("launch_type"),
-        ) == (1, 0, 100, ["FARGATE"], None)
+        ) == (int(env != "production"), 0, 100, ["FARGATE"], None)
+
+
+def test_production_waits_for_its_cutover_to_take_the_name_and_the_jobs(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        instance = app(rendered, env)
+        edge, ecs = instance.child("edge"), instance.child("ecs")
+        live = env != "production"  # the others are new host names
+        records = resource(edge, "aws_route53_record", "app")
+        distribution = resource(edge, "aws_cloudfront_distribution", "this")
+        targets = resource(ecs, "aws_appautoscaling_target", "worker").values()
+        beats = [s for name, s in services(ecs).items() if name.endswith("-beat")]
+
+        assert sorted(records) == (["A", "AAAA"] if live else [])
+        for record in records.values():
+            (alias,) = record.block.nested("alias")
+            assert edge.evaluate(alias.arguments["name"]) == distribution.get("domain_name")
+            assert (record.argument("name"), record.argument("allow_overwrite")) == (
+                distribution.argument("aliases")[0],
+                True,
+            )
+        # CloudFront answers for the name (certificate, alias) before the flip, too.
+        host = REQUIRED_ANSWERS["domain"]
+        assert distribution.argument("aliases") == [
+            host if env == "production" else f"{env}.{host}"
+        ]
+        capacities = [(t.argument("min_capacity"), t.argument("max_capacity")) for t in targets]
+        assert all(
+            (low > 0 and high >= low) if live else (low, high) == (0, 0) for low, high in capacities
+        )
+        assert [b.argument("desired_count") for b in beats] == [int(live)] * len(beats)
 
 
 def test_web_rolls_back_a_failed_deployment_and_scales_on_cpu(

@@ -36,6 +36,7 @@ module "edge" {
   }
   name                        = local.name
   domain                      = var.domain
+  route_domain                = var.route_domain
   hosted_zone_name            = var.hosted_zone_name
   vpc_id                      = module.network.vpc_id
   public_subnet_ids           = module.network.public_subnet_ids
@@ -122,6 +123,7 @@ module "ecs" {
   image                 = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
   queues                = var.queues
   beat                  = var.beat
+  background_jobs       = var.background_jobs
   vpc_id                = module.network.vpc_id
   private_subnet_ids    = module.network.private_subnet_ids
   alb_security_group_id = module.edge.alb_security_group_id

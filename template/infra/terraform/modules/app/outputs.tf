@@ -51,6 +51,11 @@ output "cloudfront_distribution_id" {
   value       = module.edge.distribution_id
 }
 
+output "cloudfront_domain_name" {
+  description = "The distribution's own host name."
+  value       = module.edge.distribution_domain_name
+}
+
 output "app_url" {
   description = "The environment's address."
   value       = "https://${var.domain}"

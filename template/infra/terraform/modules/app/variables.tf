@@ -84,6 +84,16 @@ variable "image_tag" {
 
 # ---- per environment (terraform.tfvars) ---------------------------------------------
 
+variable "route_domain" {
+  description = "Point var.domain at CloudFront; false until the cutover's DNS flip."
+  type        = bool
+}
+
+variable "background_jobs" {
+  description = "Run the Celery workers and beat; false until the cutover (the old platform runs them)."
+  type        = bool
+}
+
 variable "az_count" {
   description = "Availability zones (2 or 3)."
   type        = number

@@ -46,6 +46,9 @@ locals {
     { capacity_provider = "FARGATE_SPOT", base = 0, weight = 1 },
   ]
   strategy = var.use_spot ? local.spot : local.on_demand
+  # Before an app's cutover its old platform still runs the jobs: none run here.
+  worker_min_count = var.background_jobs ? var.worker_min_count : 0
+  worker_max_count = var.background_jobs ? var.worker_max_count : 0
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -88,8 +91,10 @@ resource "aws_ecs_task_definition" "this" {
   }
 
   lifecycle {
-    # Only the first revision is Terraform's; the pipeline registers the later ones.
-    ignore_changes = [container_definitions]
+    # Only the first revision is Terraform's; the pipeline registers every later one. A
+    # change here (cpu, memory, roles) must never make Terraform register a newer revision
+    # with the bootstrap image, which `--task-definition <family>` would then pick.
+    ignore_changes = all
     precondition {
       condition     = each.value.taskRoleArn == var.task_role_arn && each.value.executionRoleArn == var.execution_role_arn
       error_message = "deploy/ecs/*.json name other roles than this environment's task and execution roles."
@@ -234,7 +239,7 @@ resource "aws_ecs_service" "worker" {
   name                               = "${var.name}-worker-${each.key}"
   cluster                            = aws_ecs_cluster.this.arn
   task_definition                    = aws_ecs_task_definition.this["worker-${each.key}"].arn
-  desired_count                      = var.worker_min_count
+  desired_count                      = local.worker_min_count
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
   enable_execute_command             = var.enable_execute_command
@@ -272,8 +277,8 @@ resource "aws_appautoscaling_target" "worker" {
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.worker[each.key].name}"
   scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = var.worker_min_count
-  max_capacity       = var.worker_max_count
+  min_capacity       = local.worker_min_count
+  max_capacity       = local.worker_max_count
 }
 
 # Backlog per task: the queue's depth (published by the queue-metrics service) divided by
@@ -347,7 +352,7 @@ resource "aws_ecs_service" "beat" {
   name                               = "${var.name}-beat"
   cluster                            = aws_ecs_cluster.this.arn
   task_definition                    = aws_ecs_task_definition.this["beat"].arn
-  desired_count                      = 1
+  desired_count                      = var.background_jobs ? 1 : 0
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   enable_execute_command             = var.enable_execute_command

@@ -23,6 +23,11 @@ variable "beat" {
   type        = bool
 }
 
+variable "background_jobs" {
+  description = "Run the Celery workers and beat. False keeps them at 0 tasks: before an app's cutover its old platform still runs the jobs, against its own database."
+  type        = bool
+}
+
 variable "vpc_id" {
   description = "The VPC of the tasks."
   type        = string

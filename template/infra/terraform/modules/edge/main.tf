@@ -63,33 +63,28 @@ resource "aws_acm_certificate" "cloudfront" {
   }
 }
 
-locals {
-  validation_records = merge(
-    { for o in aws_acm_certificate.alb.domain_validation_options : "alb ${o.domain_name}" => o },
-    { for o in aws_acm_certificate.cloudfront.domain_validation_options : "cloudfront ${o.domain_name}" => o },
-  )
-}
-
+# ACM gives one validation record per domain name and account, whichever certificate or
+# region asks: the ALB's certificate names every domain, so one record each serves both.
 resource "aws_route53_record" "validation" {
-  for_each = local.validation_records
+  for_each = { for o in aws_acm_certificate.alb.domain_validation_options : o.domain_name => o }
   zone_id  = data.aws_route53_zone.this.zone_id
   name     = each.value.resource_record_name
   type     = each.value.resource_record_type
   records  = [each.value.resource_record_value]
   ttl      = 300
-  # Both certificates cover var.domain: ACM asks for the same record twice.
+  # An earlier certificate for the same name (by hand, or a previous stack) left this record.
   allow_overwrite = true
 }
 
 resource "aws_acm_certificate_validation" "alb" {
   certificate_arn         = aws_acm_certificate.alb.arn
-  validation_record_fqdns = [for k, r in aws_route53_record.validation : r.fqdn if startswith(k, "alb ")]
+  validation_record_fqdns = [for r in aws_route53_record.validation : r.fqdn]
 }
 
 resource "aws_acm_certificate_validation" "cloudfront" {
   provider                = aws.us_east_1
   certificate_arn         = aws_acm_certificate.cloudfront.arn
-  validation_record_fqdns = [for k, r in aws_route53_record.validation : r.fqdn if startswith(k, "cloudfront ")]
+  validation_record_fqdns = [aws_route53_record.validation[var.domain].fqdn]
 }
 
 # ---------------------------------------------------------------------- load balancer
@@ -417,6 +412,24 @@ resource "aws_wafv2_web_acl" "this" {
       rate_based_statement {
         limit              = var.rate_limit_per_5_minutes
         aggregate_key_type = "IP"
+        # WAF sees cache hits too: count only requests for the app, not the dozens of
+        # static and media files a page pulls in.
+        scope_down_statement {
+          not_statement {
+            statement {
+              regex_match_statement {
+                regex_string = "^/(static|media)/"
+                field_to_match {
+                  uri_path {}
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "NONE"
+                }
+              }
+            }
+          }
+        }
       }
     }
     visibility_config {
@@ -435,11 +448,15 @@ resource "aws_wafv2_web_acl" "this" {
 
 # -------------------------------------------------------------------------------- DNS
 
+# The host name itself, only once var.route_domain says so: for an app being moved, that is
+# the cutover's flip (docs/aws/cutover-runbook.md). allow_overwrite replaces an A/AAAA
+# record the old platform left in one atomic UPSERT.
 resource "aws_route53_record" "app" {
-  for_each = toset(["A", "AAAA"])
-  zone_id  = data.aws_route53_zone.this.zone_id
-  name     = var.domain
-  type     = each.key
+  for_each        = var.route_domain ? toset(["A", "AAAA"]) : toset([])
+  zone_id         = data.aws_route53_zone.this.zone_id
+  name            = var.domain
+  type            = each.key
+  allow_overwrite = true
 
   alias {
     name                   = aws_cloudfront_distribution.this.domain_name

@@ -25,6 +25,11 @@ output "distribution_id" {
   value       = aws_cloudfront_distribution.this.id
 }
 
+output "distribution_domain_name" {
+  description = "The distribution's own host name (dxxxx.cloudfront.net): test through it before the DNS flip."
+  value       = aws_cloudfront_distribution.this.domain_name
+}
+
 output "distribution_arn" {
   description = "The CloudFront distribution's ARN (bucket policy, deploy role)."
   value       = aws_cloudfront_distribution.this.arn

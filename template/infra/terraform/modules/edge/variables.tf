@@ -8,6 +8,11 @@ variable "domain" {
   type        = string
 }
 
+variable "route_domain" {
+  description = "Point var.domain at CloudFront (A/AAAA alias records). False until an app being moved is cut over: the name keeps resolving to the old platform."
+  type        = bool
+}
+
 variable "hosted_zone_name" {
   description = "The public Route 53 hosted zone that holds var.domain (it must exist already)."
   type        = string
@@ -75,7 +80,7 @@ variable "waf" {
 }
 
 variable "rate_limit_per_5_minutes" {
-  description = "Requests one IP may send in 5 minutes before WAF blocks it."
+  description = "Requests one IP may send to the app (not /static/ or /media/) in 5 minutes before WAF blocks it."
   type        = number
   default     = 2000
 }
