@@ -110,20 +110,26 @@ class Manage:
         self.directory = directory
 
     def __call__(
-        self, *args: str, databases: dict[str, str], tty: bool = False
+        self,
+        *args: str,
+        databases: dict[str, str],
+        tty: bool = False,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        ours = ("DJANGO_", "DATABASE_", "PG")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
-        env.update(
+        """``env``: extra variables, e.g. the maintenance switch and moto's endpoint."""
+        ours = ("DJANGO_", "DATABASE_", "PG", "MAINTENANCE_")
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+        environment.update(
             DJANGO_SETTINGS_MODULE="cutover_test_settings",
             PYTHONPATH=str(self.directory),
             CUTOVER_TEST_DATABASES=json.dumps(databases),
+            **(env or {}),
         )
         command = [sys.executable, "-m", "django", *args]
         if tty:
-            return _run_in_pty(command, env)
+            return _run_in_pty(command, environment)
         return subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=120, check=False
+            command, env=environment, capture_output=True, text=True, timeout=120, check=False
         )
 
 
