@@ -962,6 +962,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "coalesce": _coalesce,
     "one": _one,
     "toset": lambda items: frozenset(items),
+    "setunion": lambda *sets: frozenset().union(*sets),
+    "compact": lambda items: [item for item in items if item not in (None, "")],
     "tolist": lambda items: list(items),
     "length": len,
     "range": lambda n: list(range(n)),

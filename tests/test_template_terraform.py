@@ -1340,6 +1340,81 @@ def test_dms_replicates_the_public_schema_through_secrets_only_dms_reads(
         }
         assert {a for s in statements for a in s["actions"]} == {"secretsmanager:GetSecretValue"}
 
+        # DMS keeps the schema migrate made (prepare_copy_target empties it), stops on data
+        # errors, and keeps its control tables out of public (which verify_copy compares).
+        settings = json.loads(replication.argument("replication_settings"))
+        assert settings["FullLoadSettings"] == {"TargetTablePrepMode": "DO_NOTHING"}
+        assert settings["ControlTablesSettings"] == {"ControlSchema": "awsdms"}
+        assert (
+            settings["TargetMetadata"]["LimitedSizeLobMode"],
+            settings["TargetMetadata"]["LobMaxSize"],
+        ) == (True, 8192)
+        assert {k: v for k, v in settings["ErrorBehavior"].items() if k.startswith("Data")} == {
+            "DataErrorPolicy": "STOP_TASK",
+            "DataTruncationErrorPolicy": "STOP_TASK",
+        }
+        source = nested(resource(dms, "aws_dms_endpoint", "source"), "postgres_settings")
+        target = nested(resource(dms, "aws_dms_endpoint", "target"), "postgres_settings")
+        assert (source["fail_tasks_on_lob_truncation"], source["capture_ddls"]) == (True, False)
+        assert target == {"after_connect_script": "SET session_replication_role = replica"}
+        # DMS Serverless reaches Secrets Manager only through an interface endpoint.
+        network = instance.child("network")
+        endpoints = resource(network, "aws_vpc_endpoint", "interface")
+        assert "secretsmanager" in endpoints
+        assert endpoints["secretsmanager"].argument("subnet_ids") == network.output(
+            "private_subnet_ids"
+        )
+
+
+def test_interface_endpoints_only_when_asked_for_or_dms_needs_one(rendered: Rendered) -> None:
+    for env in rendered.case.environments:
+        network = app(rendered, env).child("network")
+        endpoints = sorted(resource(network, "aws_vpc_endpoint", "interface"))
+        # The tfvars keep vpc_endpoints off: only DMS adds one.
+        assert endpoints == (["secretsmanager"] if rendered.case.dms else [])
+
+
+def test_aurora_follows_the_minor_upgrades_aws_applies(rendered: Rendered) -> None:
+    data = app(rendered, rendered.case.environments[0]).child("data")
+    clusters = resource(data, "aws_rds_cluster", "this")
+    instances = resource(data, "aws_rds_cluster_instance", "this")
+    aurora = rendered.case.database_engine != "rds-postgres"
+    assert (len(clusters), len(instances) > 0) == (int(aurora), aurora)
+    for cluster in clusters:
+        assert cluster.block.ignored_changes() == {"engine_version"}
+    # Instances inherit the cluster's version; one written here would drift the same way.
+    assert all(i.argument("engine_version") is None for i in instances)
+
+
+def test_every_service_alarms_when_it_runs_fewer_tasks_than_desired(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        instance = app(rendered, env)
+        alarms = resource(
+            instance.child("observability"), "aws_cloudwatch_metric_alarm", "tasks_missing"
+        )
+        assert sorted(alarms) == sorted(services(instance.child("ecs")))
+        for name, alarm in alarms.items():
+            queries = {
+                alarm.owner.evaluate(b.arguments["id"], scope): (b, scope)
+                for b, scope in alarm.nested_blocks("metric_query")
+            }
+            assert sorted(queries) == ["desired", "missing", "running"]
+            block, scope = queries["missing"]
+            assert alarm.owner.evaluate(block.arguments["expression"], scope) == "desired - running"
+            for id_, metric_name in (
+                ("desired", "DesiredTaskCount"),
+                ("running", "RunningTaskCount"),
+            ):
+                block, scope = queries[id_]
+                (metric,) = block.nested("metric")
+                values = {k: alarm.owner.evaluate(v, scope) for k, v in metric.arguments.items()}
+                assert (values["metric_name"], values["dimensions"]) == (
+                    metric_name,
+                    {"ClusterName": f"shop-{env}", "ServiceName": name},
+                )
+
 
 # ------------------------------------------------------------------ the test tools
 

@@ -26,6 +26,8 @@ module "network" {
   az_count           = var.az_count
   nat_gateway_per_az = var.nat_gateway_per_az
   vpc_endpoints      = var.vpc_endpoints
+  # DMS Serverless reads its endpoints' secrets through a VPC endpoint only.
+  secrets_manager_endpoint = var.dms_enabled
 }
 
 module "edge" {
@@ -56,19 +58,21 @@ module "storage" {
 }
 
 module "data" {
-  source                = "../data"
-  name                  = local.name
-  engine                = var.database_engine
-  database_name         = replace(var.project, "-", "_")
-  vpc_id                = module.network.vpc_id
-  database_subnet_ids   = module.network.database_subnet_ids
-  app_security_group_id = module.ecs.app_security_group_id
-  multi_az              = var.multi_az
-  deletion_protection   = var.deletion_protection
-  instance_class        = var.db_instance_class
-  performance_insights  = var.db_performance_insights
-  postgres_version      = local.postgres_version
-  rds_proxy             = var.rds_proxy
+  source                  = "../data"
+  name                    = local.name
+  engine                  = var.database_engine
+  database_name           = replace(var.project, "-", "_")
+  vpc_id                  = module.network.vpc_id
+  database_subnet_ids     = module.network.database_subnet_ids
+  app_security_group_id   = module.ecs.app_security_group_id
+  multi_az                = var.multi_az
+  deletion_protection     = var.deletion_protection
+  instance_class          = var.db_instance_class
+  serverless_min_capacity = var.db_serverless_min_capacity
+  serverless_max_capacity = var.db_serverless_max_capacity
+  performance_insights    = var.db_performance_insights
+  postgres_version        = local.postgres_version
+  rds_proxy               = var.rds_proxy
 }
 
 module "cache" {
@@ -82,60 +86,69 @@ module "cache" {
 }
 
 module "observability" {
-  source                  = "../observability"
-  name                    = local.name
-  log_group_name          = "/ecs/${var.project}/${var.environment}"
-  log_retention_days      = var.log_retention_days
-  alarm_email             = var.alarm_email
-  alb_arn_suffix          = module.edge.alb_arn_suffix
-  target_group_arn_suffix = module.edge.target_group_arn_suffix
-  db_instance_identifier  = module.data.instance_identifier
-  db_cluster_identifier   = module.data.cluster_identifier
-  cache_node_ids          = module.cache.node_ids
-  metric_namespace        = local.metric_namespace
-  queues                  = var.queues
+  source                   = "../observability"
+  name                     = local.name
+  log_group_name           = "/ecs/${var.project}/${var.environment}"
+  log_retention_days       = var.log_retention_days
+  alarm_email              = var.alarm_email
+  alb_arn_suffix           = module.edge.alb_arn_suffix
+  target_group_arn_suffix  = module.edge.target_group_arn_suffix
+  db_instance_identifier   = module.data.instance_identifier
+  db_cluster_identifier    = module.data.cluster_identifier
+  db_connections_threshold = var.db_connections_alarm
+  cache_node_ids           = module.cache.node_ids
+  cluster_name             = module.ecs.cluster_name
+  service_names = concat(
+    [module.ecs.web_service_name],
+    values(module.ecs.worker_service_names),
+    compact([module.ecs.beat_service_name, module.ecs.queue_metrics_service_name]),
+  )
+  metric_namespace = local.metric_namespace
+  queues           = var.queues
 }
 
 module "config" {
-  source              = "../config"
-  project             = var.project
-  environment         = var.environment
-  domain              = var.domain
-  redis_url           = module.cache.url
-  database_host       = module.data.host
-  database_name       = module.data.database_name
-  database_secret_arn = module.data.master_secret_arn
-  bucket_name         = local.bucket_name
-  static_on_s3        = var.static_on_s3
-  media_on_s3         = var.media_on_s3
-  log_group_arn       = module.observability.log_group_arn
-  ecr_repository_arn  = data.aws_ecr_repository.app.arn
-  metric_namespace    = local.metric_namespace
+  source                 = "../config"
+  project                = var.project
+  environment            = var.environment
+  domain                 = var.domain
+  redis_url              = module.cache.url
+  database_host          = module.data.host
+  database_name          = module.data.database_name
+  database_secret_arn    = module.data.master_secret_arn
+  bucket_name            = local.bucket_name
+  static_on_s3           = var.static_on_s3
+  media_on_s3            = var.media_on_s3
+  log_group_arn          = module.observability.log_group_arn
+  ecr_repository_arn     = data.aws_ecr_repository.app.arn
+  metric_namespace       = local.metric_namespace
+  enable_execute_command = var.enable_execute_command
 
   media_signing_key_id      = module.edge.media_signing_key_id
   media_signing_private_key = module.edge.media_signing_private_key
 }
 
 module "ecs" {
-  source                = "../ecs"
-  name                  = local.name
-  environment           = var.environment
-  image                 = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
-  queues                = var.queues
-  beat                  = var.beat
-  background_jobs       = var.background_jobs
-  vpc_id                = module.network.vpc_id
-  private_subnet_ids    = module.network.private_subnet_ids
-  alb_security_group_id = module.edge.alb_security_group_id
-  target_group_arn      = module.edge.target_group_arn
-  task_role_arn         = module.config.task_role_arn
-  execution_role_arn    = module.config.execution_role_arn
-  metric_namespace      = local.metric_namespace
-  web_min_count         = var.web_min_count
-  web_max_count         = var.web_max_count
-  worker_min_count      = var.worker_min_count
-  worker_max_count      = var.worker_max_count
-  use_spot              = var.use_spot
+  source                 = "../ecs"
+  name                   = local.name
+  environment            = var.environment
+  image                  = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
+  queues                 = var.queues
+  beat                   = var.beat
+  background_jobs        = var.background_jobs
+  vpc_id                 = module.network.vpc_id
+  private_subnet_ids     = module.network.private_subnet_ids
+  alb_security_group_id  = module.edge.alb_security_group_id
+  target_group_arn       = module.edge.target_group_arn
+  task_role_arn          = module.config.task_role_arn
+  execution_role_arn     = module.config.execution_role_arn
+  metric_namespace       = local.metric_namespace
+  web_min_count          = var.web_min_count
+  web_max_count          = var.web_max_count
+  worker_min_count       = var.worker_min_count
+  worker_max_count       = var.worker_max_count
+  use_spot               = var.use_spot
+  enable_execute_command = var.enable_execute_command
 }
 
 # The cutover's replication (off by default; off again after the cutover).

@@ -124,6 +124,23 @@ variable "db_instance_class" {
   type        = string
 }
 
+variable "db_serverless_min_capacity" {
+  description = "Aurora Serverless v2: fewest ACUs (each about 2 GiB of memory); the floor is also the warm buffer cache."
+  type        = number
+  default     = 0.5
+}
+
+variable "db_serverless_max_capacity" {
+  description = "Aurora Serverless v2: most ACUs."
+  type        = number
+  default     = 8
+}
+
+variable "db_connections_alarm" {
+  description = "Alarm above this many database connections (about 80 % of the instance's max_connections)."
+  type        = number
+}
+
 variable "db_performance_insights" {
   description = "Performance Insights (not available on db.t4g.micro/small)."
   type        = bool
@@ -179,4 +196,10 @@ variable "alarm_email" {
   description = "Where alarms are mailed (null: subscribe later)."
   type        = string
   default     = null
+}
+
+variable "enable_execute_command" {
+  description = "ECS Exec into the tasks (and SSM port forwarding through them, e.g. to the database during a cutover)."
+  type        = bool
+  default     = false
 }

@@ -203,6 +203,13 @@ resource "aws_rds_cluster" "this" {
       max_capacity = var.serverless_max_capacity
     }
   }
+
+  lifecycle {
+    # Aurora versions are major.minor and AWS applies minor upgrades itself
+    # (auto_minor_version_upgrade): a plan must not try to go back to the version written
+    # here. Upgrade on purpose with `aws rds modify-db-cluster --engine-version ...`.
+    ignore_changes = [engine_version]
+  }
 }
 
 # One writer, plus a reader in another zone when multi_az (Aurora fails over to it).
@@ -211,7 +218,6 @@ resource "aws_rds_cluster_instance" "this" {
   identifier                   = "${var.name}-${count.index}"
   cluster_identifier           = aws_rds_cluster.this[0].id
   engine                       = aws_rds_cluster.this[0].engine
-  engine_version               = aws_rds_cluster.this[0].engine_version
   instance_class               = local.serverless ? "db.serverless" : var.instance_class
   db_subnet_group_name         = aws_db_subnet_group.this.name
   auto_minor_version_upgrade   = true

@@ -21,6 +21,32 @@ locals {
       rule-action    = "include"
     }]
   }
+  # The schema comes from `manage.py migrate`, and `manage.py prepare_copy_target` empties it
+  # before the load: DMS creates and drops nothing (its default would drop Django's tables
+  # and recreate them without defaults, indexes or foreign keys). Django's text and jsonb
+  # columns are LOBs to DMS; a value above var.lob_max_size_kb fails the task (the source's
+  # fail_tasks_on_lob_truncation) instead of arriving cut. A data error stops the task; an
+  # apply conflict is logged to awsdms.awsdms_apply_exceptions (read it before the window).
+  # DMS's control tables stay out of public, which verify_copy compares table by table.
+  replication_settings = {
+    TargetMetadata = {
+      SupportLobs        = true
+      FullLobMode        = false
+      LimitedSizeLobMode = true
+      LobMaxSize         = var.lob_max_size_kb
+    }
+    FullLoadSettings = { TargetTablePrepMode = "DO_NOTHING" }
+    Logging          = { EnableLogging = true }
+    ErrorBehavior = {
+      DataErrorPolicy           = "STOP_TASK"
+      DataTruncationErrorPolicy = "STOP_TASK"
+      TableErrorPolicy          = "STOP_TASK"
+      ApplyErrorInsertPolicy    = "LOG_ERROR"
+      ApplyErrorUpdatePolicy    = "LOG_ERROR"
+      ApplyErrorDeletePolicy    = "LOG_ERROR"
+    }
+    ControlTablesSettings = { ControlSchema = "awsdms" }
+  }
 }
 
 # ---------------------------------------------------------------------------- secrets
@@ -127,6 +153,15 @@ resource "aws_dms_endpoint" "source" {
   secrets_manager_arn             = aws_secretsmanager_secret.source.arn
   secrets_manager_access_role_arn = aws_iam_role.secrets.arn
   #checkov:skip=CKV_AWS_296:The connection details are in Secrets Manager; DMS's own encryption uses the AWS-managed key.
+
+  postgres_settings {
+    fail_tasks_on_lob_truncation = true
+    # Keeps the replication slot moving on a quiet source, so its WAL does not pile up.
+    heartbeat_enable = true
+    # No DDL capture: it installs event triggers on the source (superuser), and Django's
+    # schema changes are frozen for the cutover anyway.
+    capture_ddls = false
+  }
 }
 
 resource "aws_dms_endpoint" "target" {
@@ -138,6 +173,12 @@ resource "aws_dms_endpoint" "target" {
   secrets_manager_arn             = aws_secretsmanager_secret.target.arn
   secrets_manager_access_role_arn = aws_iam_role.secrets.arn
   #checkov:skip=CKV_AWS_296:The connection details are in Secrets Manager; DMS's own encryption uses the AWS-managed key.
+
+  # DMS loads tables in parallel, in no order: foreign keys (triggers in PostgreSQL) must
+  # not fire during the load. Needs the DMS user to hold rds_superuser.
+  postgres_settings {
+    after_connect_script = "SET session_replication_role = replica"
+  }
 }
 
 # ------------------------------------------------------------------------- replication
@@ -148,6 +189,7 @@ resource "aws_dms_replication_config" "this" {
   source_endpoint_arn           = aws_dms_endpoint.source.endpoint_arn
   target_endpoint_arn           = aws_dms_endpoint.target.endpoint_arn
   table_mappings                = jsonencode(local.table_mappings)
+  replication_settings          = jsonencode(local.replication_settings)
   # Started by the operator once the secrets are filled (docs/aws/infrastructure.md).
   start_replication = false
 

@@ -43,3 +43,9 @@ variable "max_capacity_units" {
   type        = number
   default     = 16
 }
+
+variable "lob_max_size_kb" {
+  description = "The largest text, jsonb or bytea value DMS copies, in KB (limited LOB mode); a larger one fails the task. Measure it on the source: SELECT max(octet_length(column)) ..."
+  type        = number
+  default     = 8192
+}

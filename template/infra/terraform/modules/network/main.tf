@@ -15,9 +15,12 @@ locals {
   private_cidrs  = [for i, _ in local.zones : cidrsubnet(var.cidr_block, 4, i + 4)]
   database_cidrs = [for i, _ in local.zones : cidrsubnet(var.cidr_block, 4, i + 8)]
   nat_count      = var.nat_gateway_per_az ? var.az_count : 1
-  interface_endpoints = var.vpc_endpoints ? toset([
-    "ecr.api", "ecr.dkr", "logs", "monitoring", "secretsmanager", "ssm", "sts",
-  ]) : toset([])
+  # DMS Serverless reaches Secrets Manager only through an endpoint, never through NAT.
+  interface_endpoints = setunion(
+    var.vpc_endpoints ? ["ecr.api", "ecr.dkr", "logs", "monitoring", "secretsmanager", "ssm", "sts"] : [],
+    var.secrets_manager_endpoint ? ["secretsmanager"] : [],
+  )
+  endpoints = length(local.interface_endpoints) > 0 ? 1 : 0
 }
 
 resource "aws_vpc" "this" {
@@ -136,14 +139,14 @@ resource "aws_vpc_endpoint" "s3" {
 }
 
 resource "aws_security_group" "endpoints" {
-  count       = var.vpc_endpoints ? 1 : 0
+  count       = local.endpoints
   name        = "${var.name}-endpoints"
   description = "HTTPS from inside the VPC to the interface endpoints"
   vpc_id      = aws_vpc.this.id
 }
 
 resource "aws_vpc_security_group_ingress_rule" "endpoints" {
-  count             = var.vpc_endpoints ? 1 : 0
+  count             = local.endpoints
   security_group_id = aws_security_group.endpoints[0].id
   description       = "HTTPS from the VPC"
   ip_protocol       = "tcp"

@@ -36,6 +36,12 @@ variable "vpc_endpoints" {
   default     = false
 }
 
+variable "secrets_manager_endpoint" {
+  description = "An interface endpoint for Secrets Manager even without var.vpc_endpoints (DMS Serverless needs one)."
+  type        = bool
+  default     = false
+}
+
 variable "flow_log_retention_days" {
   description = "Days to keep VPC flow logs (rejected connections only)."
   type        = number

@@ -182,3 +182,41 @@ resource "aws_cloudwatch_metric_alarm" "queue_depth" {
   alarm_actions       = local.actions
   ok_actions          = local.actions
 }
+
+# ---------------------------------------------------------------------------- services
+
+# A service short of its tasks for 10 minutes: crash loops after a deploy that went
+# "stable", a beat that keeps dying, capacity Fargate could not find. Queue depth cannot
+# tell: a dead beat leaves the queues empty.
+resource "aws_cloudwatch_metric_alarm" "tasks_missing" {
+  for_each            = toset(var.service_names)
+  alarm_name          = "${each.key}-tasks-missing"
+  alarm_description   = "${each.key} ran fewer tasks than desired for 10 minutes."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  evaluation_periods  = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+
+  metric_query {
+    id          = "missing"
+    expression  = "desired - running"
+    label       = "Tasks missing"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = { desired = "DesiredTaskCount", running = "RunningTaskCount" }
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "ECS/ContainerInsights"
+        metric_name = metric_query.value
+        dimensions  = { ClusterName = var.cluster_name, ServiceName = each.key }
+        stat        = "Minimum"
+        period      = 300
+      }
+    }
+  }
+}

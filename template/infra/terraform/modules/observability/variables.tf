@@ -55,9 +55,8 @@ variable "db_cluster_identifier" {
 }
 
 variable "db_connections_threshold" {
-  description = "Alarm when the database holds more connections than this."
+  description = "Alarm when the database holds more connections than this: about 80 % of max_connections, which RDS sets from the instance's memory (SHOW max_connections)."
   type        = number
-  default     = 200
 }
 
 variable "db_free_storage_threshold_bytes" {
@@ -85,4 +84,14 @@ variable "queue_depth_threshold" {
   description = "Alarm when a queue holds more messages than this for 15 minutes."
   type        = number
   default     = 1000
+}
+
+variable "cluster_name" {
+  description = "The ECS cluster of var.service_names."
+  type        = string
+}
+
+variable "service_names" {
+  description = "ECS services that alarm when they run fewer tasks than desired."
+  type        = list(string)
 }
