@@ -2,7 +2,8 @@
 
 ``CACHE_URL`` (or ``REDIS_URL``, the name Heroku and Render use) picks the backend;
 ``locmem://`` and ``dummy://`` choose a local cache explicitly. Short socket timeouts keep
-an unreachable cache from holding requests hostage.
+an unreachable cache from holding requests hostage. A cache taken from ``REDIS_URL`` moves
+to the next database when Celery uses REDIS_URL's own (see :func:`_apart_from_celery`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,22 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .celery import BROKER_VARIABLE, RESULT_BACKEND_VARIABLE
 from .env import Reader, reader
-from .redis_urls import is_redis_url, redis_url, scheme_description, seconds, tls_options
+from .redis_urls import (
+    RedisUrl,
+    is_redis_url,
+    parsed_redis_url,
+    redis_url,
+    scheme_description,
+    seconds,
+    tls_options,
+)
 
 SOURCE_VARIABLES = ("CACHE_URL", "REDIS_URL")
+SHARED_VARIABLE = "REDIS_URL"  # also Celery's broker when CELERY_BROKER_URL is unset
+# Redis, and ElastiCache with cluster mode disabled, have databases 0-15 by default.
+LAST_DEFAULT_DATABASE = 15
 
 REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 LOCMEM_BACKEND = "django.core.cache.backends.locmem.LocMemCache"
@@ -77,11 +90,29 @@ def _default_cache(r: Reader, name: str, value: str | None) -> dict[str, Any]:
     url = redis_url(r, name, value)
     if url is None:
         return {}
+    if name == SHARED_VARIABLE:
+        url = _apart_from_celery(r, url)
     if url.tls:
         options.update(tls_options(r))
     # A one-element list: Django splits a string LOCATION on "," and ";", which are legal
     # in ElastiCache AUTH tokens and would cut the URL in two.
     return {"BACKEND": REDIS_BACKEND, "LOCATION": [url.url], "OPTIONS": options}
+
+
+def _apart_from_celery(r: Reader, url: RedisUrl) -> RedisUrl:
+    """REDIS_URL on the next database (14 for 15) when Celery uses REDIS_URL's database.
+
+    Django's RedisCache.clear() is FLUSHDB: run in the database that holds Celery's queues
+    and results, it deletes every queued and unacknowledged task. Celery keeps the URL's
+    own database, so tasks already queued there are never stranded by this move.
+    """
+    broker = r.text(BROKER_VARIABLE)
+    if broker is not None:  # else Celery falls back to REDIS_URL itself
+        named = (parsed_redis_url(broker), parsed_redis_url(r.text(RESULT_BACKEND_VARIABLE)))
+        if not any(other is not None and other.shares_database(url) for other in named):
+            return url
+    database = url.database
+    return url.with_database(database + 1 if database < LAST_DEFAULT_DATABASE else database - 1)
 
 
 def _key_prefix(r: Reader) -> str:

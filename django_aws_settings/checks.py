@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.apps import AppConfig
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .health import HealthCheckMiddleware
+from .redis_urls import RedisUrl, parsed_redis_url
 
 _ID = "django_aws_settings."
 HEALTH_MIDDLEWARE = f"{HealthCheckMiddleware.__module__}.{HealthCheckMiddleware.__qualname__}"
@@ -19,6 +21,7 @@ LOCAL_CACHES = (
     "django.core.cache.backends.filebased.FileBasedCache",
 )
 WEAK_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca")
+REDIS_CACHES = ("django.core.cache.backends.redis.RedisCache", "django_redis.cache.RedisCache")
 
 
 def _production() -> bool:
@@ -129,6 +132,49 @@ def check_caches(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list
         for alias, cache in settings.CACHES.items()
         if _production() and cache.get("BACKEND") in LOCAL_CACHES
     ]
+
+
+@register(Tags.caches)
+def check_cache_apart_from_celery(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    celery = {
+        "broker": list(_redis_urls(getattr(settings, "CELERY_BROKER_URL", None), ";")),
+        "result backend": list(_redis_urls(getattr(settings, "CELERY_RESULT_BACKEND", None), ";")),
+    }
+    messages: list[CheckMessage] = []
+    for alias, cache in settings.CACHES.items():
+        if cache.get("BACKEND") not in REDIS_CACHES:
+            continue
+        for location in _redis_urls(cache.get("LOCATION"), ";,"):
+            shared = [
+                role for role, urls in celery.items() if any(map(location.shares_database, urls))
+            ]
+            if shared:
+                messages.append(
+                    Warning(
+                        # The database number only: the URLs may carry an AUTH token.
+                        f"CACHES[{alias!r}] and Celery's {' and '.join(shared)} use the same "
+                        f"Redis database ({location.database}).",
+                        hint="cache.clear() runs FLUSHDB, which deletes every queued task and "
+                        "result in that database. Give the cache its own database (CACHE_URL "
+                        "ending in another /<db>), or leave CACHE_URL unset: a cache taken "
+                        "from REDIS_URL moves to the next database by itself.",
+                        id=f"{_ID}W011",
+                    )
+                )
+                break
+    return messages
+
+
+def _redis_urls(value: object, separators: str) -> Iterator[RedisUrl]:
+    """The Redis URLs in a setting: a string (split like its reader splits it) or a list."""
+    items = re.split(f"[{separators}]", value) if isinstance(value, str) else value
+    if isinstance(items, (list, tuple)):
+        for item in items:
+            url = parsed_redis_url(item)
+            if url is not None:
+                yield url
 
 
 @register()

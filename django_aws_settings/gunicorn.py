@@ -35,8 +35,14 @@ else:
     worker_class = "sync"
 timeout = _r.integer("GUNICORN_TIMEOUT", 30, minimum=1)
 graceful_timeout = _r.integer("GUNICORN_GRACEFUL_TIMEOUT", 25, minimum=1)
-# Longer than the ALB's 60 s idle timeout, so the ALB never reuses a connection that
-# gunicorn has just closed (a 502 under load).
+# Keep-alive only exists with GUNICORN_THREADS > 1 (gthread) and under ASGI (uvicorn's
+# timeout_keep_alive): there it outlasts the ALB's 60 s idle timeout, so the ALB never
+# reuses a connection gunicorn has just closed (a 502 under load). The default sync worker
+# ignores it and answers every request with "Connection: close", so the ALB opens a new
+# (plain HTTP, in-VPC) connection per request and the race cannot happen. Sync stays the
+# WSGI default because its `timeout` kills a request stuck for 30 s (gthread's heartbeat
+# comes from the main loop, so a stuck thread is never killed), and threads would
+# multiply the persistent connections of a task without the pool beyond its budget.
 keepalive = _r.integer("GUNICORN_KEEPALIVE", 75, minimum=1)
 # Load the app once in the arbiter: settings (and their secret references) are resolved
 # once per task, not once per worker, and workers share the imported code's memory.

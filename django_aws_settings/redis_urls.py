@@ -13,7 +13,7 @@ import re
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from .env import Reader
 
@@ -22,6 +22,7 @@ REDIS_SCHEMES = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valke
 TLS_SCHEME = "rediss"
 CA_BUNDLE_VARIABLE = "REDIS_CA_BUNDLE"
 URL_SHAPE = "redis[s]://[[user]:password@]host[:port][/db] (or valkey[s]://)"
+DEFAULT_PORT = 6379
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,19})://")
 
@@ -35,6 +36,26 @@ class RedisUrl:
 
     def __repr__(self) -> str:
         return f"RedisUrl(tls={self.tls})"
+
+    @property
+    def server(self) -> tuple[str, int]:
+        """(host, port): two URLs with the same server and database share their keys."""
+        parts = urlsplit(self.url)
+        return (parts.hostname or "").lower(), parts.port or DEFAULT_PORT
+
+    @property
+    def database(self) -> int:
+        """The database number (the path; 0 when there is none)."""
+        path = urlsplit(self.url).path.strip("/")
+        return int(path) if path else 0
+
+    def shares_database(self, other: RedisUrl) -> bool:
+        return (self.server, self.database) == (other.server, other.database)
+
+    def with_database(self, database: int) -> RedisUrl:
+        """The same URL (credentials and query included) with another database number."""
+        parts = urlsplit(self.url)._replace(path=f"/{database}")
+        return RedisUrl(urlunsplit(parts), self.tls)
 
 
 def url_scheme(value: str) -> str | None:
@@ -52,13 +73,22 @@ def is_redis_url(value: str | None) -> bool:
 
 def redis_url(r: Reader, name: str, value: str) -> RedisUrl | None:
     """The URL in ``value`` (read from variable ``name``), or None after recording a problem."""
-    scheme = url_scheme(value)
-    if scheme not in REDIS_SCHEMES:
+    if url_scheme(value) not in REDIS_SCHEMES:
         r.problem(name, f"expected {URL_SHAPE}, got {scheme_description(value)}")
         return None
     reason = _malformed(value)
     if reason is not None:
         r.problem(name, f"is not a valid Redis URL: {reason}; expected {URL_SHAPE}")
+        return None
+    return parsed_redis_url(value)
+
+
+def parsed_redis_url(value: object) -> RedisUrl | None:
+    """``value`` as a RedisUrl when it is a valid Redis or Valkey URL, else None (silently)."""
+    if not isinstance(value, str):
+        return None
+    scheme = url_scheme(value)
+    if scheme not in REDIS_SCHEMES or _malformed(value) is not None:
         return None
     target = REDIS_SCHEMES[scheme]
     return RedisUrl(target + value[len(scheme) :], target == TLS_SCHEME)
@@ -80,10 +110,15 @@ def _malformed(value: str) -> str | None:
         return "the path must be a database number such as /0"
     if parts.fragment:
         return "it has a '#' fragment (percent-encode '#' in the password as %23)"
+    keys = [key for key, _ in parse_qsl(parts.query, keep_blank_values=True)]
     # redis-py and Celery let URL query options override keyword arguments, so a query
     # could silently turn certificate verification off.
-    if any(key.startswith("ssl") for key, _ in parse_qsl(parts.query, keep_blank_values=True)):
+    if any(key.startswith("ssl") for key in keys):
         return f"TLS options are not accepted in the URL (use rediss:// and {CA_BUNDLE_VARIABLE})"
+    # redis-py lets ?db= override the path and kombu refuses it: the cache and the broker
+    # would disagree on which database the URL names.
+    if "db" in keys:
+        return "the database goes in the path (/1), not in a db= query option"
     return None
 
 

@@ -7,6 +7,7 @@ global settings in the test process.
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import ssl
@@ -14,10 +15,12 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import redis
+from celery import Celery
 from django.core.cache import CacheHandler
 from django.core.cache.backends.base import BaseCache
 from services import CertificateAuthority, TlsRedis
@@ -29,6 +32,7 @@ from django_aws_settings.caches import (
     SOURCE_VARIABLES,
     caches,
 )
+from django_aws_settings.celery import celery_settings
 from django_aws_settings.errors import ConfigError
 
 TOKEN = "s3cr3t-auth-T0ken"
@@ -111,14 +115,82 @@ def test_valkeys_url_gets_tls_options() -> None:
     assert options["ssl_cert_reqs"] == ssl.CERT_REQUIRED
 
 
-def test_redis_url_is_used_when_cache_url_is_unset() -> None:
-    config = caches({"REDIS_URL": "redis://heroku-like:6379"})
-    assert config["default"]["LOCATION"] == ["redis://heroku-like:6379"]
-
-
 def test_cache_url_wins_over_redis_url() -> None:
     config = caches({"CACHE_URL": "redis://cache:6379", "REDIS_URL": "redis://broker:6379"})
     assert config["default"]["LOCATION"] == ["redis://cache:6379"]
+
+
+# ------------------------------------------------- REDIS_URL: the cache beside the broker
+
+
+def cache_and_celery(environ: dict[str, str]) -> tuple[str, str, str | None]:
+    """(cache LOCATION, Celery broker, Celery result backend) from one environment."""
+    celery = celery_settings(environ)
+    location: str = caches(environ)["default"]["LOCATION"][0]
+    return location, celery["CELERY_BROKER_URL"], celery["CELERY_RESULT_BACKEND"]
+
+
+@pytest.mark.parametrize(
+    ("given", "cache", "broker"),
+    [
+        ("redis://heroku-like:6379", "redis://heroku-like:6379/1", "redis://heroku-like:6379"),
+        (
+            f"rediss://:{TOKEN}@master.x.cache.amazonaws.com:6379/0",
+            f"rediss://:{TOKEN}@master.x.cache.amazonaws.com:6379/1",
+            f"rediss://:{TOKEN}@master.x.cache.amazonaws.com:6379/0",
+        ),
+        (
+            f"redis://u:{TOKEN}@h:6380/3?health_check_interval=10",
+            f"redis://u:{TOKEN}@h:6380/4?health_check_interval=10",
+            f"redis://u:{TOKEN}@h:6380/3?health_check_interval=10",
+        ),
+        # 15 is the last of Redis's default 16 databases: the neighbour below it.
+        ("valkeys://h/15", "rediss://h/14", "rediss://h/15"),
+    ],
+)
+def test_redis_url_gives_the_cache_the_next_database_and_celery_its_own(
+    given: str, cache: str, broker: str
+) -> None:
+    """cache.clear() is FLUSHDB: it must not run where Celery keeps its queues and results."""
+    assert cache_and_celery({"REDIS_URL": given}) == (cache, broker, broker)
+
+
+@pytest.mark.parametrize(
+    "celery",
+    [
+        {"CELERY_BROKER_URL": "redis://h:6379/1"},
+        {"CELERY_BROKER_URL": "redis://other-host:6379/0"},
+        {"CELERY_BROKER_URL": "redis://h:6380/0"},
+        {"CELERY_BROKER_URL": "sqs://"},
+        {"CELERY_BROKER_URL": "sqs://", "CELERY_RESULT_BACKEND": "redis://h:6379/2"},
+    ],
+)
+def test_redis_url_keeps_its_database_when_celery_uses_another(celery: dict[str, str]) -> None:
+    """A project that already moved its broker off REDIS_URL keeps its cache where it was."""
+    location, broker, backend = cache_and_celery({"REDIS_URL": "redis://h:6379/0", **celery})
+    assert location == "redis://h:6379/0"
+    assert location not in (broker, backend)
+
+
+@pytest.mark.parametrize(
+    "celery",
+    [
+        {"CELERY_BROKER_URL": "redis://H:6379/0"},
+        {"CELERY_BROKER_URL": "rediss://:other-token@h/0"},
+        {"CELERY_BROKER_URL": "sqs://", "CELERY_RESULT_BACKEND": "redis://h:6379"},
+        {"CELERY_BROKER_URL": "redis://h:6379/5", "CELERY_RESULT_BACKEND": "redis://h:6379/0"},
+    ],
+)
+def test_redis_url_moves_when_celery_names_its_database_itself(celery: dict[str, str]) -> None:
+    """Same host, port and database, however spelled (case, scheme, credentials, /0)."""
+    location, _, _ = cache_and_celery({"REDIS_URL": "redis://h:6379/0", **celery})
+    assert location == "redis://h:6379/1"
+
+
+def test_cache_url_is_kept_as_given_even_on_the_brokers_database() -> None:
+    """An explicit CACHE_URL is never rewritten; system check W011 warns about this one."""
+    environ = {"CACHE_URL": "redis://h:6379/0", "REDIS_URL": "redis://h:6379/0"}
+    assert cache_and_celery(environ) == ("redis://h:6379/0",) * 3
 
 
 @pytest.mark.parametrize(
@@ -213,6 +285,12 @@ BAD_URLS = [
         id="tls-option-in-query",
     ),
     pytest.param(
+        {"REDIS_URL": f"redis://:{TOKEN}@h:6379?db=2"},
+        "REDIS_URL: is not a valid Redis URL: the database goes in the path (/1), not in a db= "
+        f"query option; expected {URL_SHAPE}",
+        id="database-in-query",
+    ),
+    pytest.param(
         {"CACHE_URL": f"redis://:{TOKEN}@h", "CACHE_SOCKET_TIMEOUT": "1s"},
         "CACHE_SOCKET_TIMEOUT: expected a number of seconds above 0 and at most 60",
         id="non-numeric-timeout",
@@ -264,6 +342,51 @@ def test_set_and_get_through_plain_redis(redis_url: str, key: str) -> None:
     assert cache.get(key) == {"answer": 42}
     assert redis.Redis.from_url(redis_url).exists(f"cachetest:1:{key}") == 1
     cache.delete(key)
+
+
+def test_cache_clear_keeps_the_tasks_and_results_celery_put_on_redis_url(
+    redis_url: str, key: str
+) -> None:
+    """REDIS_URL alone: Celery's queue and results survive Django's cache.clear()."""
+    queue = f"q-{secrets.token_hex(4)}"
+    environ = {"REDIS_URL": redis_url, "CELERY_DEFAULT_QUEUE": queue}
+    app = Celery("sender", set_as_current=False)
+    app.config_from_object(SimpleNamespace(**celery_settings(environ)), namespace="CELERY")
+    broker = redis.Redis.from_url(redis_url)
+    try:
+        queued = app.send_task("shop.tasks.rebuild_index", args=(1,))
+        finished = f"done-{secrets.token_hex(4)}"
+        app.backend.store_result(finished, 5, "SUCCESS")
+        cache = default_cache(environ)
+        cache.set(key, "cached", 30)
+        assert cache.get(key) == "cached"
+
+        cache.clear()
+
+        assert cache.get(key) is None
+        assert [json.loads(m)["headers"]["id"] for m in broker.lrange(queue, 0, -1)] == [queued.id]
+        assert app.AsyncResult(finished).get(timeout=5) == 5
+    finally:
+        broker.delete(queue)
+        broker.close()
+        app.close()
+
+
+def test_cache_url_on_the_brokers_database_would_flush_the_queue(redis_url: str) -> None:
+    """Why the move matters (and W011 exists): the same database, cleared, loses the task."""
+    queue = f"q-{secrets.token_hex(4)}"
+    environ = {"CACHE_URL": redis_url, "CELERY_DEFAULT_QUEUE": queue}
+    app = Celery("sender", set_as_current=False)
+    app.config_from_object(SimpleNamespace(**celery_settings(environ)), namespace="CELERY")
+    broker = redis.Redis.from_url(redis_url)
+    try:
+        app.send_task("shop.tasks.rebuild_index", args=(1,))
+        assert broker.llen(queue) == 1
+        default_cache(environ).clear()
+        assert broker.llen(queue) == 0
+    finally:
+        broker.close()
+        app.close()
 
 
 def test_set_and_get_through_tls_redis_with_the_ca_bundle(tls_redis: TlsRedis, key: str) -> None:

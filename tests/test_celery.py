@@ -169,6 +169,13 @@ def test_broker_falls_back_to_redis_url_then_cache_url(
     assert (settings["CELERY_BROKER_URL"], settings["CELERY_TASK_ALWAYS_EAGER"]) == (broker, False)
 
 
+def test_broker_and_results_keep_redis_urls_own_database() -> None:
+    """The cache moves to the next database (test_caches.py); queued tasks never move."""
+    settings = celery_settings({"REDIS_URL": f"rediss://:{TOKEN}@h:6379/0?health_check_interval=5"})
+    expected = f"rediss://:{TOKEN}@h:6379/0?health_check_interval=5"
+    assert (settings["CELERY_BROKER_URL"], settings["CELERY_RESULT_BACKEND"]) == (expected,) * 2
+
+
 def test_a_non_redis_cache_url_leaves_development_eager() -> None:
     assert celery_settings({"CACHE_URL": "locmem://"})["CELERY_TASK_ALWAYS_EAGER"] is True
 
@@ -291,6 +298,12 @@ BAD_INPUT = [
         "REDIS_URL: is not a valid Redis URL: the path must be a database number such as /0; "
         f"expected {URL_SHAPE}",
         id="malformed-fallback-url",
+    ),
+    pytest.param(
+        {"CELERY_BROKER_URL": f"redis://:{TOKEN}@h:6379?db=1"},
+        "CELERY_BROKER_URL: is not a valid Redis URL: the database goes in the path (/1), not "
+        f"in a db= query option; expected {URL_SHAPE}",
+        id="database-in-query",  # kombu raises TypeError on it; redis-py lets it beat the path
     ),
     pytest.param(
         {"CELERY_BROKER_URL": f"redis://:{TOKEN}@h", "CELERY_TASK_TIME_LIMIT": "5m"},

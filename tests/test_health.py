@@ -9,11 +9,14 @@ recorded responses.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
+from django_aws_settings import healthcheck
 from django_aws_settings.health import (
     HEALTH_PATH,
     MIDDLEWARE,
@@ -282,3 +286,173 @@ def test_middleware_is_sync_under_a_sync_handler() -> None:
 
 def test_paths_are_the_documented_ones() -> None:
     assert (HEALTH_PATH, READINESS_PATH) == ("/healthz", "/readyz")
+
+
+# ------------------------------------------------- python -m django_aws_settings.healthcheck
+
+
+class _Liveness(http.server.BaseHTTPRequestHandler):
+    """Answers GET /healthz with the status in the server's `status` attribute."""
+
+    def do_GET(self) -> None:
+        status = self.server.status if self.path == HEALTH_PATH else 404  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def liveness_server() -> Iterator[http.server.ThreadingHTTPServer]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Liveness)
+    server.status = 200  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def container_check(port: int | str, **environ: str) -> subprocess.CompletedProcess[str]:
+    """The task definition's healthCheck command, as ECS runs it in the container."""
+    env = {**os.environ, "PYTHONPATH": str(REPOSITORY), "PORT": str(port), **environ}
+    return subprocess.run(
+        [sys.executable, "-m", "django_aws_settings.healthcheck"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_container_check_asks_the_liveness_path_of_health_py() -> None:
+    assert healthcheck.HEALTH_PATH == HEALTH_PATH
+
+
+def test_container_check_passes_on_200(
+    liveness_server: http.server.ThreadingHTTPServer,
+) -> None:
+    checked = container_check(liveness_server.server_port)
+    assert (checked.returncode, checked.stderr) == (0, "")
+
+
+def test_container_check_fails_on_another_status(
+    liveness_server: http.server.ThreadingHTTPServer,
+) -> None:
+    liveness_server.status = 503  # type: ignore[attr-defined]
+    port = liveness_server.server_port
+    checked = container_check(port)
+    assert (checked.returncode, checked.stderr) == (
+        1,
+        f"health check http://127.0.0.1:{port}/healthz answered 503\n",
+    )
+
+
+def test_container_check_fails_when_nothing_listens() -> None:
+    checked = container_check(closed_port())
+    assert checked.returncode == 1
+    assert "Connection refused" in checked.stderr
+
+
+@pytest.mark.parametrize("port", ["http", "0", "70000"])
+def test_container_check_refuses_a_bad_port_in_one_line(port: str) -> None:
+    checked = container_check(port)
+    assert (checked.returncode, checked.stderr) == (
+        1,
+        "health check: PORT: expected a port number between 1 and 65535\n",
+    )
+
+
+def test_container_check_goes_straight_to_loopback_despite_a_proxy(
+    liveness_server: http.server.ThreadingHTTPServer,
+) -> None:
+    """A task may set HTTP_PROXY for its outbound traffic; loopback must not go through it."""
+    proxy = f"http://127.0.0.1:{closed_port()}"
+    checked = container_check(liveness_server.server_port, HTTP_PROXY=proxy, http_proxy=proxy)
+    assert (checked.returncode, checked.stderr) == (0, "")
+
+
+def test_container_check_imports_neither_django_nor_the_rest_of_the_package(
+    liveness_server: http.server.ThreadingHTTPServer,
+) -> None:
+    """It runs every 15 s in every web container: the standard library only."""
+    port = liveness_server.server_port
+    checked = container_check(port, PYTHONPROFILEIMPORTTIME="1")
+    assert checked.returncode == 0, checked.stderr
+    bare = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "pass"],
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    added = _imported(checked.stderr) - _imported(bare.stderr)
+    # The check module itself runs as __main__; the package __init__ imports nothing.
+    assert sorted(name for name in added if name.split(".")[0] not in sys.stdlib_module_names) == [
+        "django_aws_settings"
+    ]
+
+
+def _imported(importtime_log: str) -> set[str]:
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in importtime_log.splitlines()
+        if line.startswith("import time:") and "imported package" not in line
+    }
+
+
+# --------------------------------------------- the package's public names, loaded lazily
+
+FRESH_IMPORTS = """
+import importlib, json, sys
+first = sys.argv[1]
+importlib.import_module(first)
+import django_aws_settings as package
+from django_aws_settings import *  # noqa: F403
+names = {name: getattr(package, name) for name in package.__all__}
+print(json.dumps({
+    "kinds": {name: type(value).__name__ for name, value in names.items()},
+    "defined_in": {name: value.__module__ for name, value in names.items()},
+    "star": sorted(n for n in package.__all__ if globals().get(n) is names[n]),
+    "module_still_importable": isinstance(sys.modules[first], type(json)),
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "django_aws_settings",
+        "django_aws_settings.configure",
+        "django_aws_settings.caches",
+        "django_aws_settings.storages",
+        "django_aws_settings.databases",
+        "django_aws_settings.healthcheck",
+    ],
+)
+def test_public_names_are_the_functions_whatever_was_imported_first(first: str) -> None:
+    """In a fresh interpreter, as a settings module or the health check would start."""
+    completed = subprocess.run(
+        [sys.executable, "-c", FRESH_IMPORTS, first],
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found = json.loads(completed.stdout)
+    assert found["kinds"] == {
+        name: "type" if name == "ConfigError" else "function" for name in package_names()
+    }
+    assert found["defined_in"]["configure"] == "django_aws_settings.configure"
+    assert found["star"] == sorted(package_names())
+    assert found["module_still_importable"] is True
+
+
+def package_names() -> list[str]:
+    import django_aws_settings
+
+    return list(django_aws_settings.__all__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import importlib
 import json
 import re
 import secrets
@@ -44,9 +45,11 @@ from template_support import (
 )
 from terraform_support import expected_terraform_files
 
+from django_aws_settings import healthcheck
 from django_aws_settings.configure import configure
 from django_aws_settings.databases import DEFAULT_CA_BUNDLE
 from django_aws_settings.ecs import render_task_definition, validation_errors
+from django_aws_settings.health import HEALTH_PATH
 
 SLOW = pytest.mark.slow  # runs a tool or Python in a subprocess
 FARGATE_MAX_STOP_TIMEOUT = 120
@@ -302,6 +305,21 @@ def test_gunicorn_serves_the_mapped_port_with_the_answered_server(rendered: Rend
         "worker_class": worker_class,
         "graceful_timeout": 25,
     }
+
+
+def test_web_health_check_probes_the_served_port_within_ecs_timeout(rendered: Rendered) -> None:
+    web = only_container(rendered.request("web"))
+    check = web["healthCheck"]
+    kind, python, flag, module = check["command"]
+    # The package's stdlib-only probe (tests/test_health.py: what it imports and answers).
+    assert (kind, python, flag, module) == ("CMD", "python", "-m", healthcheck.__name__)
+    assert importlib.import_module(module).HEALTH_PATH == HEALTH_PATH
+    # It asks 127.0.0.1:$PORT, where gunicorn binds; the ALB targets the mapped port.
+    (mapping,) = web["portMappings"]
+    port = {i["name"]: i["value"] for i in web["environment"]}.get("PORT", healthcheck.DEFAULT_PORT)
+    assert int(port) == mapping["containerPort"]
+    # It gives up (and says why on stderr) before ECS abandons it as timed out.
+    assert healthcheck.TIMEOUT < check["timeout"] <= check["interval"]
 
 
 @SLOW
