@@ -670,8 +670,9 @@ def close_connection(connection: Any) -> None:
 # ------------------------------------------------------------------------------ Redis
 
 REDIS_HOST, REDIS_PORT = LOOPBACK, 6379
-# Without xdist we use 13; each xdist worker gets its own index so FLUSHDB stays private.
-_REDIS_DB_INDEXES = (13, 14, 15, 12, 11, 10, 9, 8)
+# Without xdist we use 14; each xdist worker gets its own even index so FLUSHDB stays private
+# (a cache derived from REDIS_URL takes the next, odd, database: nobody else's).
+_REDIS_DB_INDEXES = (14, 12, 10, 8, 6, 4, 2)
 
 
 def redis_db_index(xdist_worker: str | None) -> int:

@@ -201,7 +201,7 @@ def production(
         ALLOWED_HOSTS="shop.example.com",
         DATABASE_URL=tls_postgres.url,
         DATABASE_CA_BUNDLE=str(tls_postgres.ca_path),
-        CACHE_URL=redis_url,
+        REDIS_URL=redis_url,
         AWS_STORAGE_BUCKET_NAME="shop-media",
         AWS_REGION=aws.region,
         AWS_ENDPOINT_URL=aws.endpoint_url,

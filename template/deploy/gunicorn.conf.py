@@ -2,7 +2,7 @@
 
 The defaults come from django_aws_settings.gunicorn (workers from WEB_CONCURRENCY,
 graceful shutdown shorter than the ECS stop timeout, keep-alive longer than the ALB's idle
-timeout, heartbeat in /dev/shm). Override any of them below this import.
+timeout where connections stay open (threads, ASGI), heartbeat in /dev/shm). Override any of them below this import.
 """
 
 from django_aws_settings.gunicorn import *  # noqa: F403
