@@ -39,8 +39,8 @@ from .maintenance import SOURCE_VARIABLES as MAINTENANCE_VARIABLES
 from .maintenance import maintenance_settings, with_maintenance_middleware
 from .security import SOURCE_VARIABLES as SECURITY_VARIABLES
 from .security import security_settings
+from .storages import S3_STATIC_BACKEND, storage_urls, storages
 from .storages import SOURCE_VARIABLES as STORAGE_VARIABLES
-from .storages import storage_urls, storages
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def _with_middleware(middleware: list[str], *, whitenoise: bool) -> list[str]:
 
 def _serves_static_itself(namespace: Mapping[str, Any]) -> bool:
     backend = str(namespace.get("STORAGES", {}).get("staticfiles", {}).get("BACKEND", ""))
-    if backend.startswith("storages."):
+    if backend.startswith("storages.") or backend == S3_STATIC_BACKEND:
         return False
     try:
         import whitenoise  # noqa: F401

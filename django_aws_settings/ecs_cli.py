@@ -67,13 +67,20 @@ def _register_deploy_commands(
 
     deploy = commands.add_parser(
         "deploy",
-        help="roll a service to a task definition and wait until that deployment completed",
-        description="Exit status: 0 the deployment's rollout COMPLETED; 1 it failed, was "
-        "rolled back or replaced, or timed out; 2 bad input or an AWS API error.",
+        help="roll services to task definitions and wait until those deployments completed",
+        description="Give --service and --task-definition once per service (pairs in order); "
+        "several services roll together. Exit status: 0 every deployment's rollout "
+        "COMPLETED; 1 one failed, was rolled back or replaced, or timed out; 2 bad input or "
+        "an AWS API error.",
     )
     deploy.add_argument("--cluster", required=True)
-    deploy.add_argument("--service", required=True)
-    deploy.add_argument("--task-definition", required=True, help="ARN or FAMILY[:REVISION]")
+    deploy.add_argument("--service", required=True, action="append", help="repeatable")
+    deploy.add_argument(
+        "--task-definition",
+        required=True,
+        action="append",
+        help="ARN or FAMILY[:REVISION], one per --service",
+    )
     deploy.add_argument(
         "--timeout",
         type=_positive,
@@ -220,21 +227,28 @@ def _register_task_definition(arguments: argparse.Namespace) -> int:
 
 
 def _deploy(arguments: argparse.Namespace) -> int:
-    """0 the deployment completed, 1 it failed or timed out, 2 bad input or an AWS API error."""
-    options = ecs_deploy.DeployOptions(
-        cluster=arguments.cluster,
-        service=arguments.service,
-        task_definition=arguments.task_definition,
-        timeout=arguments.timeout,
-        poll_interval=arguments.poll_interval,
-    )
+    """0 every deployment completed, 1 one failed or timed out, 2 bad input or an API error."""
+    services, task_definitions = arguments.service, arguments.task_definition
     try:
+        if len(services) != len(task_definitions):
+            raise EcsCommandError(
+                f"expected one --task-definition per --service, got {len(services)} --service "
+                f"and {len(task_definitions)} --task-definition"
+            )
+        pairs = zip(services, task_definitions, strict=True)
+        rollouts = [ecs_deploy.Rollout(service, arn) for service, arn in pairs]
         ecs, _ = aws_clients(arguments.region)
-        result = ecs_deploy.deploy_service(options, ecs=ecs)
+        results = ecs_deploy.deploy_services(
+            arguments.cluster,
+            rollouts,
+            timeout=arguments.timeout,
+            poll_interval=arguments.poll_interval,
+            ecs=ecs,
+        )
     except EcsCommandError as error:
         print(f"django-aws ecs deploy: {error}", file=sys.stderr)
         return 2
-    return result.exit_status
+    return max(result.exit_status for result in results)
 
 
 def _render(arguments: argparse.Namespace) -> int:

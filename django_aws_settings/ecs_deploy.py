@@ -1,4 +1,4 @@
-"""Register a rendered task definition, roll a service to it, and wait for that deployment.
+"""Register a rendered task definition, roll services to it, and wait for those deployments.
 
 ``aws ecs wait services-stable`` is the usual way to wait for a deploy, and it lies in
 the case that matters: it waits until the service has one deployment whose runningCount
@@ -8,6 +8,9 @@ reports success. So ``deploy`` remembers the id of the deployment its ``UpdateSe
 started and succeeds only when ECS says that very deployment's ``rolloutState`` is
 ``COMPLETED``; a ``FAILED`` rollout, a rollback or any other deployment taking over fails.
 
+Several services (the Celery workers of every queue) roll together: all UpdateService
+calls first, then one wait that follows every deployment and fails if any of them does.
+
 The ECS client, the clock and ``sleep`` are passed in, so tests drive every path with
 botocore's Stubber and without waiting.
 """
@@ -16,7 +19,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -74,9 +78,17 @@ class DeployOptions:
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """One service and the task definition to point it at."""
+
+    service: str
+    task_definition: str  # family, family:revision or ARN
+
+
+@dataclass(frozen=True)
 class DeployResult:
     ok: bool
-    verdict: str  # the last line printed
+    verdict: str  # the last line printed for this service
     deployment_id: str
 
     @property
@@ -98,60 +110,224 @@ def deploy_service(
     ``out``. Raises EcsCommandError for bad input and API errors; a deployment that
     failed, was rolled back or did not finish in time is a DeployResult with ``ok=False``.
     """
-    return _Deploy(options, ecs, out or sys.stdout, clock, sleep).run()
+    (result,) = deploy_services(
+        options.cluster,
+        [Rollout(options.service, options.task_definition)],
+        timeout=options.timeout,
+        poll_interval=options.poll_interval,
+        ecs=ecs,
+        out=out,
+        clock=clock,
+        sleep=sleep,
+    )
+    return result
+
+
+def deploy_services(
+    cluster: str,
+    rollouts: Sequence[Rollout],
+    *,
+    ecs: ECSClient,
+    timeout: float = DEFAULT_TIMEOUT,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
+    out: TextIO | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[DeployResult]:
+    """Start every service's deployment, then wait for all of them together.
+
+    One UpdateService per service, in order, then one DescribeServices per poll for the
+    services still undecided; ``timeout`` counts from the first UpdateService. Each
+    service gets the verdict ``deploy_service`` would give it; one failing does not stop
+    the wait for the others (ECS carries on with them anyway). With several services
+    every progress line starts with the service's name and a last line sums up.
+    Returns the results in the order of ``rollouts``.
+    """
+    if not rollouts:
+        raise EcsCommandError("no service to deploy")
+    repeated = sorted(name for name, n in Counter(r.service for r in rollouts).items() if n > 1)
+    if repeated:
+        raise EcsCommandError(f"service {', '.join(repeated)} given more than once")
+    deploy = _Deploy(cluster, rollouts, timeout, poll_interval, ecs, out or sys.stdout, clock)
+    return deploy.run(sleep)
 
 
 class _Deploy:
+    """The services rolled together: starts them, polls them, sums up."""
+
     def __init__(
         self,
-        options: DeployOptions,
+        cluster: str,
+        rollouts: Sequence[Rollout],
+        timeout: float,
+        poll_interval: float,
         ecs: ECSClient,
         out: TextIO,
         clock: Callable[[], float],
-        sleep: Callable[[float], None],
     ) -> None:
-        self.options = options
+        self.cluster = cluster
+        self.rollouts = rollouts
+        self.timeout = timeout
+        self.poll_interval = poll_interval
         self.ecs = ecs
         self.out = out
         self.clock = clock
-        self.sleep = sleep
+        self.watches: list[_Watch] = []
+
+    def run(self, sleep: Callable[[float], None]) -> list[DeployResult]:
+        started = self.clock()
+        latest: dict[_Watch, ServiceTypeDef] = {}
+        tagged = len(self.rollouts) > 1
+        for rollout in self.rollouts:
+            watch = _Watch(rollout, self.cluster, self.out, self.clock, tagged=tagged)
+            try:
+                latest[watch] = watch.start(self.ecs)
+            except EcsCommandError as error:
+                if not self.watches:
+                    raise
+                raise EcsCommandError(f"{error} ({_in_progress(self.watches)})") from None
+            self.watches.append(watch)
+        try:
+            self.wait(latest, started + self.timeout, sleep)
+        except KeyboardInterrupt:
+            # A cancelled workflow run: ECS carries on (and the circuit breaker still
+            # guards it); only the watching stops.
+            for watch in self.pending():
+                watch.fail(f"interrupted after {watch.elapsed()} {watch.still()}")
+        results = [watch.result for watch in self.watches if watch.result is not None]
+        if tagged:
+            self.sum_up(started)
+        return results
+
+    def pending(self) -> list[_Watch]:
+        return [watch for watch in self.watches if watch.result is None]
+
+    def wait(
+        self,
+        latest: dict[_Watch, ServiceTypeDef],
+        deadline: float,
+        sleep: Callable[[float], None],
+    ) -> None:
+        while True:
+            for watch in self.pending():
+                watch.observe(latest[watch])
+            pending = self.pending()
+            if not pending:
+                return
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                for watch in pending:
+                    watch.fail(f"timed out after {round(self.timeout)}s {watch.still()}")
+                return
+            sleep(min(self.poll_interval, remaining))
+            latest = self.describe(pending)
+
+    def describe(self, watches: list[_Watch]) -> dict[_Watch, ServiceTypeDef]:
+        """The services' current state, in one call per ten (DescribeServices' limit)."""
+        note = _in_progress(watches)
+        latest: dict[_Watch, ServiceTypeDef] = {}
+        for first in range(0, len(watches), 10):
+            chunk = watches[first : first + 10]
+            names = [watch.rollout.service for watch in chunk]
+            with aws_errors(
+                f"DescribeServices {', '.join(names)} in cluster {self.cluster}", note=note
+            ):
+                response = self.ecs.describe_services(cluster=self.cluster, services=names)
+            answers = response.get("services", [])
+            for watch in chunk:
+                service = next((s for s in answers if watch.is_about(s)), None)
+                if service is None:
+                    failures = response.get("failures", [])
+                    reason = "; ".join(f.get("reason", "?") for f in failures)
+                    raise EcsCommandError(
+                        f"service {watch.rollout.service} not found in cluster {self.cluster} "
+                        f"({reason or 'no answer'}); {note}"
+                    )
+                latest[watch] = service
+        return latest
+
+    def sum_up(self, started: float) -> None:
+        failed = [watch.name for watch in self.watches if watch.result and not watch.result.ok]
+        total = len(self.watches)
+        if failed:
+            line = f"deploy: FAILED: {', '.join(failed)} ({len(failed)} of {total} services)"
+        else:
+            line = f"deploy: all {total} services ok in {round(self.clock() - started)}s"
+        print(line, file=self.out, flush=True)
+
+
+def _in_progress(watches: Sequence[_Watch]) -> str:
+    if len(watches) == 1:
+        return f"deployment {watches[0].deployment_id} was started and may still be in progress"
+    listed = ", ".join(f"{watch.deployment_id} ({watch.name})" for watch in watches)
+    return f"deployments {listed} were started and may still be in progress"
+
+
+class _Watch:
+    """One service's deployment: the one its UpdateService started, followed by id."""
+
+    def __init__(
+        self,
+        rollout: Rollout,
+        cluster: str,
+        out: TextIO,
+        clock: Callable[[], float],
+        *,
+        tagged: bool,
+    ) -> None:
+        self.rollout = rollout
+        self.cluster = cluster
+        self.out = out
+        self.clock = clock
+        self.tagged = tagged  # several services: progress lines start with the name
         self.started = clock()
-        self.name = options.service
+        self.name = rollout.service
         self.deployment_id = ""
-        self.revision = options.task_definition
+        self.revision = rollout.task_definition
         self.replaced_task_definitions: frozenset[str] = frozenset()
         self.seen_events: set[str] = set()
         self.since: datetime.datetime | None = None  # when our deployment was created
         self.last_status = ""
+        self.result: DeployResult | None = None
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
+    def progress(self, line: str) -> None:
+        self.say(f"{self.name}: {line}" if self.tagged else line)
+
     def elapsed(self) -> str:
         return f"{round(self.clock() - self.started)}s"
 
-    def succeed(self) -> DeployResult:
+    def succeed(self) -> None:
         number = self.revision.rpartition(":")[2]
         line = f"deploy {self.name}: ok (rev {number}) in {self.elapsed()}"
         self.say(line)
-        return DeployResult(True, line, self.deployment_id)
+        self.result = DeployResult(True, line, self.deployment_id)
 
-    def fail(self, why: str) -> DeployResult:
+    def fail(self, why: str) -> None:
         line = f"deploy {self.name}: FAILED: {why}"
         self.say(line)
-        return DeployResult(False, line, self.deployment_id)
+        self.result = DeployResult(False, line, self.deployment_id)
 
-    def run(self) -> DeployResult:
-        options = self.options
+    def is_about(self, service: ServiceTypeDef) -> bool:
+        asked = self.rollout.service
+        return asked in (service.get("serviceArn"), service.get("serviceName")) or (
+            service.get("serviceName") == self.name
+        )
+
+    def start(self, ecs: ECSClient) -> ServiceTypeDef:
+        """UpdateService; remember the deployment it started and what it replaces."""
+        cluster, rollout = self.cluster, self.rollout
         self.started = self.clock()
-        with aws_errors(f"UpdateService {options.service} in cluster {options.cluster}"):
-            service = self.ecs.update_service(
-                cluster=options.cluster,
-                service=options.service,
-                taskDefinition=options.task_definition,
+        with aws_errors(f"UpdateService {rollout.service} in cluster {cluster}"):
+            service = ecs.update_service(
+                cluster=cluster,
+                service=rollout.service,
+                taskDefinition=rollout.task_definition,
             )["service"]
-        self.name = service.get("serviceName", options.service)
-        self.revision = _revision(service.get("taskDefinition", options.task_definition))
+        self.name = service.get("serviceName", rollout.service)
+        self.revision = _revision(service.get("taskDefinition", rollout.task_definition))
         deployments = service.get("deployments", [])
         primary = _primary(deployments)
         if primary is None or "id" not in primary:
@@ -172,51 +348,20 @@ class _Deploy:
 
         replacing = ", ".join(sorted(map(_revision, self.replaced_task_definitions)))
         self.say(
-            f"deploy {self.name}: rolling out {self.revision} on cluster {options.cluster}"
+            f"deploy {self.name}: rolling out {self.revision} on cluster {cluster}"
             + (f" (replacing {replacing})" if replacing else "")
         )
-        self.say(f"deployment: {self.deployment_id}")
-        try:
-            return self.wait(service)
-        except KeyboardInterrupt:
-            # A cancelled workflow run: ECS carries on (and the circuit breaker still
-            # guards it); only the watching stops.
-            return self.fail(f"interrupted after {self.elapsed()} {self.still()}")
+        self.progress(f"deployment: {self.deployment_id}")
+        return service
 
-    def wait(self, service: ServiceTypeDef) -> DeployResult:
-        deadline = self.started + self.options.timeout
-        while True:
-            self.report(service)
-            verdict = self.decide(service)
-            if verdict is not None:
-                return verdict
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                return self.fail(f"timed out after {round(self.options.timeout)}s {self.still()}")
-            self.sleep(min(self.options.poll_interval, remaining))
-            service = self.describe()
+    def observe(self, service: ServiceTypeDef) -> None:
+        """Print what is new; set ``result`` once this deployment is over."""
+        self.report(service)
+        self.decide(service)
 
     def still(self) -> str:
         state = f"at {self.last_status}" if self.last_status else "in progress"
         return f"with deployment {self.deployment_id} {state}; the service may still be deploying"
-
-    def describe(self) -> ServiceTypeDef:
-        options = self.options
-        started = f"deployment {self.deployment_id} was started and may still be in progress"
-        with aws_errors(
-            f"DescribeServices {options.service} in cluster {options.cluster}", note=started
-        ):
-            response = self.ecs.describe_services(
-                cluster=options.cluster, services=[options.service]
-            )
-        services = response.get("services", [])
-        if not services:
-            reason = "; ".join(f.get("reason", "?") for f in response.get("failures", []))
-            raise EcsCommandError(
-                f"service {options.service} not found in cluster {options.cluster} "
-                f"({reason or 'no answer'}); {started}"
-            )
-        return services[0]
 
     # ------------------------------------------------------------------------ progress
 
@@ -230,14 +375,14 @@ class _Deploy:
         ]
         self.seen_events.update(map(_event_key, fresh))
         for event in reversed(fresh):  # ECS lists events newest first
-            self.say(f"event: {event.get('message', '')}")
+            self.progress(f"event: {event.get('message', '')}")
         ours = self.ours(service)
         if ours is None:
             return
         status = _describe_deployment(ours, len(service.get("deployments", [])))
         if status != self.last_status:
             self.last_status = status
-            self.say(f"status: {status} ({self.elapsed()})")
+            self.progress(f"status: {status} ({self.elapsed()})")
 
     # ------------------------------------------------------------------------ deciding
 
@@ -245,27 +390,26 @@ class _Deploy:
         deployments = service.get("deployments", [])
         return next((d for d in deployments if d.get("id") == self.deployment_id), None)
 
-    def decide(self, service: ServiceTypeDef) -> DeployResult | None:
-        """The verdict once this deployment is over, else None."""
+    def decide(self, service: ServiceTypeDef) -> None:
+        """Set the verdict once this deployment is over."""
         deployments = service.get("deployments", [])
         ours = self.ours(service)
         primary = _primary(deployments)
         state = ours.get("rolloutState") if ours is not None else None
         if state == "COMPLETED":
-            return self.succeed()
-        if ours is None or (primary is not None and primary is not ours):
-            return self.fail(self.taken_over(ours, primary))
-        if state == "FAILED":
-            return self.fail(ours.get("rolloutStateReason") or "the rollout FAILED (no reason)")
+            self.succeed()
+        elif ours is None or (primary is not None and primary is not ours):
+            self.fail(self.taken_over(ours, primary))
+        elif state == "FAILED":
+            self.fail(ours.get("rolloutStateReason") or "the rollout FAILED (no reason)")
         # No rolloutState (older services, some emulators): what services-stable checks,
         # but for our deployment: it is PRIMARY, alone, and at its desired count.
-        if (
+        elif (
             state is None
             and len(deployments) == 1
             and ours.get("runningCount") == ours.get("desiredCount")
         ):
-            return self.succeed()
-        return None
+            self.succeed()
 
     def taken_over(self, ours: DeploymentTypeDef | None, primary: DeploymentTypeDef | None) -> str:
         """Why it failed when our deployment is gone or another one is PRIMARY."""

@@ -8,6 +8,7 @@ nothing set in development, both stay on the local disk under ``base_dir``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,8 @@ from .env import Reader, reader
 SOURCE_VARIABLES = ("AWS_STORAGE_BUCKET_NAME", "STATIC_BACKEND")
 
 S3_MEDIA_BACKEND = "storages.backends.s3.S3Storage"
-S3_STATIC_BACKEND = "storages.backends.s3.S3ManifestStaticStorage"
+# S3ManifestStaticStorage with a manifest per release (static_storage.py says why).
+S3_STATIC_BACKEND = "django_aws_settings.static_storage.ReleaseManifestStaticStorage"
 WHITENOISE_BACKEND = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 FILESYSTEM_BACKEND = "django.core.files.storage.FileSystemStorage"
 STATICFILES_BACKEND = "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -31,6 +33,9 @@ STATIC_LOCATION = "static"
 IMMUTABLE_CACHE_CONTROL = "max-age=31536000, public, immutable"
 DEFAULT_QUERYSTRING_EXPIRE = 3600
 MAX_QUERYSTRING_EXPIRE = 604_800  # SigV4 presigned URLs cannot outlive 7 days
+MANIFEST_NAME = "staticfiles.json"  # Django's, when the release is not known
+# One S3 key segment: no slash, no whitespace (a commit SHA, a tag, a build number).
+RELEASE = re.compile(r"[^\s/\\]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class _Plan:
     media_domain: str | None
     static_backend: str
     static_bucket: str | None
+    release: str | None
 
 
 def storages(
@@ -121,6 +127,8 @@ def _plan(r: Reader, base_dir: str | os.PathLike[str] | None) -> _Plan:
                 " (or set AWS_STORAGE_BUCKET_NAME to share the media bucket)",
             )
 
+    release = _release(r) if static_backend == "s3" else None
+
     uses_s3 = media_bucket is not None or static_backend == "s3"
     s3 = _S3(
         region=_region(r, required=uses_s3),
@@ -140,7 +148,21 @@ def _plan(r: Reader, base_dir: str | os.PathLike[str] | None) -> _Plan:
         media_domain=media_domain,
         static_backend=static_backend,
         static_bucket=static_bucket,
+        release=release,
     )
+
+
+def _release(r: Reader) -> str | None:
+    """APP_RELEASE (the image's build arg, the commit SHA in the deploy workflow)."""
+    release = r.text("APP_RELEASE")
+    if release is not None and not RELEASE.fullmatch(release):
+        r.problem(
+            "APP_RELEASE",
+            "expected a release id of at most 128 characters without '/', '\\' or"
+            " whitespace, such as the commit SHA (it names the static files manifest)",
+        )
+        return None
+    return release
 
 
 def _region(r: Reader, *, required: bool) -> str | None:
@@ -259,9 +281,12 @@ def _static_storage(plan: _Plan) -> dict[str, Any]:
         return {"BACKEND": WHITENOISE_BACKEND}
     if plan.static_backend == "filesystem":
         return {"BACKEND": STATICFILES_BACKEND}
+    manifest = f"staticfiles-{plan.release}.json" if plan.release else MANIFEST_NAME
     options: dict[str, Any] = {
         "bucket_name": plan.static_bucket,
         "location": STATIC_LOCATION,
+        # Each release reads the manifest its own collectstatic wrote.
+        "manifest_name": manifest,
         "default_acl": None,
         "querystring_auth": False,
         # collectstatic replaces unchanged names in place; never rename to name_abc123.css.

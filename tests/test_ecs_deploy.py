@@ -22,7 +22,13 @@ from botocore.stub import Stubber
 from services import Aws, FakeTime, timeless
 
 from django_aws_settings.cli import main
-from django_aws_settings.ecs_deploy import DeployOptions, DeployResult, deploy_service
+from django_aws_settings.ecs_deploy import (
+    DeployOptions,
+    DeployResult,
+    Rollout,
+    deploy_service,
+    deploy_services,
+)
 from django_aws_settings.run_task import EcsCommandError
 
 REGION = "us-east-1"
@@ -125,12 +131,13 @@ def service(
     *deployments: dict[str, Any],
     events: list[dict[str, Any]],
     task_definition: str = REV_42,
+    name: str = SERVICE,
 ) -> dict[str, Any]:
     """A Service as UpdateService / DescribeServices return it; events newest first."""
     primary = next(d for d in deployments if d["status"] == "PRIMARY")
     return {
-        "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{SERVICE}",
-        "serviceName": SERVICE,
+        "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{name}",
+        "serviceName": name,
         "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}",
         "loadBalancers": [
             {"targetGroupArn": TARGET_GROUP, "containerName": "web", "containerPort": 8000}
@@ -470,6 +477,185 @@ def test_describe_services_error_says_the_deployment_may_still_be_in_progress(
     )
 
 
+# ------------------------------------------------------------ several services together
+
+WORKERS = ("shop-staging-worker-default", "shop-staging-worker-emails")
+WORKER_DEPLOYMENTS = {  # (ours, the one it replaces, the circuit breaker's)
+    WORKERS[0]: ("ecs-svc/1000000000000000001", "ecs-svc/1000000000000000002", ""),
+    WORKERS[1]: (
+        "ecs-svc/2000000000000000001",
+        "ecs-svc/2000000000000000002",
+        "ecs-svc/2000000000000000003",
+    ),
+}
+
+
+def worker_revision(name: str, number: int) -> str:
+    return f"{TASK_DEFINITIONS}/{name}:{number}"
+
+
+def worker(name: str, state: str, **counts: Any) -> dict[str, Any]:
+    """The worker service `name` with our deployment (rev 8) in `state`."""
+    new, previous, rollback = WORKER_DEPLOYMENTS[name]
+    old_deployment = deployment(
+        previous,
+        "ACTIVE",
+        worker_revision(name, 7),
+        "COMPLETED",
+        running=2,
+        created=T0 - datetime.timedelta(days=2),
+    )
+    if state == "ROLLED_BACK":
+        back = deployment(rollback, "PRIMARY", worker_revision(name, 7), "COMPLETED", running=2)
+        return service(back, events=[], task_definition=worker_revision(name, 7), name=name)
+    ours = deployment(new, "PRIMARY", worker_revision(name, 8), state, **counts)
+    replaced = [] if state == "COMPLETED" else [old_deployment]
+    return service(ours, *replaced, events=[], task_definition=worker_revision(name, 8), name=name)
+
+
+def expect_worker_updates(stubs: Stubs) -> None:
+    for name in WORKERS:
+        stubs.stub.add_response(
+            "update_service",
+            {"service": worker(name, "IN_PROGRESS")},
+            {"cluster": CLUSTER, "service": name, "taskDefinition": worker_revision(name, 8)},
+        )
+
+
+def expect_workers_described(stubs: Stubs, *answers: dict[str, Any]) -> None:
+    """One DescribeServices naming exactly the services answered."""
+    stubs.stub.add_response(
+        "describe_services",
+        {"services": list(answers), "failures": []},
+        {"cluster": CLUSTER, "services": [answer["serviceName"] for answer in answers]},
+    )
+
+
+def roll_workers(stubs: Stubs, **options: Any) -> list[DeployResult]:
+    rollouts = [Rollout(name, worker_revision(name, 8)) for name in WORKERS]
+    return deploy_services(
+        CLUSTER,
+        rollouts,
+        ecs=stubs.ecs,
+        out=stubs.out,
+        clock=stubs.time.clock,
+        sleep=stubs.time.sleep,
+        **options,
+    )
+
+
+def test_several_services_start_together_and_one_rollback_fails_the_deploy(
+    stubs: Stubs,
+) -> None:
+    """Both UpdateService calls come first; then each poll asks for the undecided only."""
+    default, emails = WORKERS
+    expect_worker_updates(stubs)
+    expect_workers_described(
+        stubs, worker(default, "COMPLETED", running=2), worker(emails, "IN_PROGRESS", pending=2)
+    )
+    expect_workers_described(stubs, worker(emails, "ROLLED_BACK"))
+
+    results = roll_workers(stubs)
+
+    ids = {name: WORKER_DEPLOYMENTS[name][0] for name in WORKERS}
+    assert stubs.lines() == [
+        f"deploy {default}: rolling out {default}:8 on cluster {CLUSTER} (replacing {default}:7)",
+        f"{default}: deployment: {ids[default]}",
+        f"deploy {emails}: rolling out {emails}:8 on cluster {CLUSTER} (replacing {emails}:7)",
+        f"{emails}: deployment: {ids[emails]}",
+        f"{default}: status: IN_PROGRESS, running 0/2, pending 0, failed tasks 0, "
+        "deployments 2 (0s)",
+        f"{emails}: status: IN_PROGRESS, running 0/2, pending 0, failed tasks 0, "
+        "deployments 2 (0s)",
+        f"{default}: status: COMPLETED, running 2/2, pending 0, failed tasks 0, "
+        "deployments 1 (10s)",
+        f"deploy {default}: ok (rev 8) in 10s",
+        f"{emails}: status: IN_PROGRESS, running 0/2, pending 2, failed tasks 0, "
+        "deployments 2 (10s)",
+        f"deploy {emails}: FAILED: circuit breaker rolled back to {emails}:7",
+        f"deploy: FAILED: {emails} (1 of 2 services)",
+    ]
+    assert [(r.ok, r.deployment_id) for r in results] == [
+        (True, ids[default]),
+        (False, ids[emails]),
+    ]
+    assert stubs.time.sleeps == [10.0, 10.0]
+
+
+def test_several_services_all_completed_sum_up_as_ok(stubs: Stubs) -> None:
+    default, emails = WORKERS
+    expect_worker_updates(stubs)
+    expect_workers_described(
+        stubs, worker(default, "COMPLETED", running=2), worker(emails, "COMPLETED", running=2)
+    )
+
+    results = roll_workers(stubs)
+
+    assert [r.ok for r in results] == [True, True]
+    verdicts = [line for line in stubs.lines() if line.startswith("deploy") and " ok " in line]
+    assert verdicts == [
+        f"deploy {default}: ok (rev 8) in 10s",
+        f"deploy {emails}: ok (rev 8) in 10s",
+        "deploy: all 2 services ok in 10s",
+    ]
+    assert stubs.lines()[-1] == verdicts[-1]
+
+
+def test_several_services_time_out_together(stubs: Stubs) -> None:
+    default, emails = WORKERS
+    expect_worker_updates(stubs)
+    for _ in range(2):
+        expect_workers_described(
+            stubs,
+            worker(default, "IN_PROGRESS", running=1),
+            worker(emails, "IN_PROGRESS", running=1),
+        )
+
+    results = roll_workers(stubs, timeout=15)
+
+    assert [r.verdict.split(": FAILED: ")[1].split(" with ")[0] for r in results] == [
+        "timed out after 15s",
+        "timed out after 15s",
+    ]
+    assert stubs.lines()[-1] == f"deploy: FAILED: {default}, {emails} (2 of 2 services)"
+    assert stubs.time.sleeps == [10.0, 5.0]
+
+
+def test_update_error_on_a_later_service_names_the_deployments_already_started(
+    stubs: Stubs,
+) -> None:
+    default, emails = WORKERS
+    stubs.stub.add_response(
+        "update_service",
+        {"service": worker(default, "IN_PROGRESS")},
+        {"cluster": CLUSTER, "service": default, "taskDefinition": worker_revision(default, 8)},
+    )
+    stubs.stub.add_client_error(
+        "update_service",
+        service_error_code="ServiceNotFoundException",
+        service_message="Service not found.",
+        http_status_code=400,
+    )
+
+    with pytest.raises(EcsCommandError) as error:
+        roll_workers(stubs)
+
+    assert str(error.value) == (
+        f"UpdateService {emails} in cluster {CLUSTER} failed: ServiceNotFoundException: "
+        f"Service not found. (deployment {WORKER_DEPLOYMENTS[default][0]} was started and may "
+        "still be in progress)"
+    )
+
+
+def test_the_same_service_twice_is_refused_before_any_call(stubs: Stubs) -> None:
+    twice = [Rollout(WORKERS[0], "a:1"), Rollout(WORKERS[1], "b:1"), Rollout(WORKERS[0], "a:2")]
+
+    with pytest.raises(EcsCommandError) as error:
+        deploy_services(CLUSTER, twice, ecs=stubs.ecs, out=stubs.out)
+
+    assert str(error.value) == f"service {WORKERS[0]} given more than once"
+
+
 # ------------------------------------------------------------------ against the moto server
 
 TASK_DEFINITION_FILE = {
@@ -649,6 +835,81 @@ def test_deployment_that_never_completes_times_out_against_moto(
     assert aws.requests.operations() == Counter(UpdateService=1, DescribeServices=3)
 
 
+def moto_workers(aws: Aws, monkeypatch: pytest.MonkeyPatch, running: dict[str, int]) -> None:
+    """A worker service per entry, each frozen at its own running count (see moto_service)."""
+    ecs = aws.client("ecs")
+    ecs.create_cluster(clusterName=CLUSTER)
+    ecs.register_task_definition(**rendered_task_definition(f"{IMAGE[:-7]}previous"))
+    for name, count in running.items():
+        monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", str(count))
+        ecs.create_service(
+            cluster=CLUSTER,
+            serviceName=name,
+            taskDefinition=FAMILY,
+            desiredCount=2,
+            launchType="FARGATE",
+        )
+    aws.requests.reset()
+
+
+def test_deploy_several_services_against_moto(
+    cli_environ: Aws,
+    task_definition_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    moto_workers(cli_environ, monkeypatch, dict.fromkeys(WORKERS, 2))
+    main(register_argv(task_definition_file))
+    arn = capsys.readouterr().out.strip()
+    pairs = [
+        argument for name in WORKERS for argument in ("--service", name, "--task-definition", arn)
+    ]
+
+    code = main(["ecs", "deploy", "--cluster", CLUSTER, *pairs])
+
+    out = capsys.readouterr()
+    lines = timeless(out.out.splitlines())
+    assert (code, out.err) == (0, "")
+    assert [line for line in lines if line.startswith("deploy")] == [
+        f"deploy {WORKERS[0]}: rolling out {FAMILY}:2 on cluster {CLUSTER}",
+        f"deploy {WORKERS[1]}: rolling out {FAMILY}:2 on cluster {CLUSTER}",
+        f"deploy {WORKERS[0]}: ok (rev 2) in Ns",
+        f"deploy {WORKERS[1]}: ok (rev 2) in Ns",
+        "deploy: all 2 services ok in Ns",
+    ]
+    assert cli_environ.requests.operations() == Counter(RegisterTaskDefinition=1, UpdateService=2)
+    updates = [call.params for call in cli_environ.requests.calls("UpdateService")]
+    assert updates == [
+        {"cluster": CLUSTER, "service": name, "taskDefinition": arn} for name in WORKERS
+    ]
+
+
+def test_one_service_that_never_completes_fails_the_others_do_not_wait_against_moto(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the undecided service is polled; the verdicts stay per service."""
+    default, emails = WORKERS
+    moto_workers(aws, monkeypatch, {default: 2, emails: 0})
+    fake = FakeTime()
+    out = io.StringIO()
+
+    results = deploy_services(
+        CLUSTER,
+        [Rollout(default, f"{FAMILY}:1"), Rollout(emails, f"{FAMILY}:1")],
+        timeout=30,
+        ecs=aws.client("ecs"),
+        out=out,
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
+
+    assert [result.ok for result in results] == [True, False]
+    assert results[1].verdict.startswith(f"deploy {emails}: FAILED: timed out after 30s")
+    assert out.getvalue().splitlines()[-1] == f"deploy: FAILED: {emails} (1 of 2 services)"
+    described = [call.params["services"] for call in aws.requests.calls("DescribeServices")]
+    assert described == [[emails]] * 3
+
+
 # ------------------------------------------------------------------ bad input, via the CLI
 
 
@@ -764,3 +1025,25 @@ def test_deploy_with_an_empty_region_exits_2(
         "django-aws ecs deploy: creating the ECS client failed: Invalid endpoint: "
         "https://ecs..amazonaws.com (empty region?)\n"
     )
+
+
+def test_deploy_needs_one_task_definition_per_service(
+    cli_environ: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "ecs",
+            "deploy",
+            "--cluster",
+            CLUSTER,
+            *("--service", WORKERS[0], "--service", WORKERS[1]),
+            *("--task-definition", f"{FAMILY}:1"),
+        ]
+    )
+
+    assert (code, capsys.readouterr().err) == (
+        2,
+        "django-aws ecs deploy: expected one --task-definition per --service, got 2 --service "
+        "and 1 --task-definition\n",
+    )
+    assert len(cli_environ.requests) == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from services import Aws
 
+from django_aws_settings.configure import configure
 from django_aws_settings.errors import ConfigError, Problem
 from django_aws_settings.storages import (
     IMMUTABLE_CACHE_CONTROL,
@@ -203,10 +205,11 @@ def test_static_on_s3_is_unsigned_hashed_and_cached_forever() -> None:
         "AWS_S3_CUSTOM_DOMAIN": "cdn.example.com",
     }
     assert storages(environ, base_dir=BASE)["staticfiles"] == {
-        "BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
+        "BACKEND": "django_aws_settings.static_storage.ReleaseManifestStaticStorage",
         "OPTIONS": {
             "bucket_name": "shop-static",
             "location": "static",
+            "manifest_name": "staticfiles.json",
             "default_acl": None,
             "querystring_auth": False,
             "file_overwrite": True,
@@ -217,6 +220,33 @@ def test_static_on_s3_is_unsigned_hashed_and_cached_forever() -> None:
             **NO_KEYS,
         },
     }
+
+
+def test_the_release_names_the_static_manifest() -> None:
+    environ = {
+        **PRODUCTION,
+        "AWS_STORAGE_BUCKET_NAME": "shop",
+        "STATIC_BACKEND": "s3",
+        "APP_RELEASE": "3f9c2d1e5b7a",
+    }
+    options = storages(environ, base_dir=BASE)["staticfiles"]["OPTIONS"]
+    assert options["manifest_name"] == "staticfiles-3f9c2d1e5b7a.json"
+
+
+def test_the_release_is_read_only_for_static_files_on_s3() -> None:
+    environ = {**PRODUCTION, "AWS_STORAGE_BUCKET_NAME": "shop", "APP_RELEASE": "a/b"}
+    assert storages(environ, base_dir=BASE)["staticfiles"] == {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    }
+
+
+def test_configure_adds_no_whitenoise_for_static_files_on_s3(tmp_path: Path) -> None:
+    namespace: dict[str, Any] = {"BASE_DIR": tmp_path, "MIDDLEWARE": []}
+    configure(namespace, {"STATIC_BACKEND": "s3", "AWS_STATIC_BUCKET_NAME": "shop-static"})
+    assert "whitenoise.middleware.WhiteNoiseMiddleware" not in namespace["MIDDLEWARE"]
+    assert namespace["STORAGES"]["staticfiles"]["BACKEND"] == (
+        "django_aws_settings.static_storage.ReleaseManifestStaticStorage"
+    )
 
 
 def test_static_bucket_defaults_to_the_media_bucket() -> None:
@@ -368,6 +398,18 @@ def test_public_and_signed_media_at_once() -> None:
             "MEDIA_PUBLIC",
             "is true while CloudFront signing (AWS_CLOUDFRONT_KEY_ID) is configured;"
             " media URLs are either public or signed, unset one of them",
+        ),
+    )
+
+
+@pytest.mark.parametrize("release", ["feature/login", "v1 2", "x" * 129])
+def test_release_that_cannot_name_a_manifest(release: str) -> None:
+    environ = {"STATIC_BACKEND": "s3", "AWS_STATIC_BUCKET_NAME": "s", "APP_RELEASE": release}
+    assert problems(environ) == (
+        Problem(
+            "APP_RELEASE",
+            "expected a release id of at most 128 characters without '/', '\\' or whitespace,"
+            " such as the commit SHA (it names the static files manifest)",
         ),
     )
 
@@ -581,3 +623,73 @@ def test_static_tag_points_at_the_hashed_name_on_cloudfront(collected: Path, aws
     code = "from django.templatetags.static import static; print(static('css/app.css'))"
     url = run_django(collected, aws, environ, code=code).strip()
     assert url == "https://cdn.example.com/" + hashed_css_key(aws)
+
+
+RELEASE_ASSETS = {
+    "1111aaa": {"css/app.css": "body { color: red; }\n", "img/old.png": "retired\n"},
+    "2222bbb": {"css/app.css": "body { color: blue; }\n"},  # old.png removed
+}
+RESOLVE = textwrap.dedent(
+    """
+    import json
+    from django.templatetags.static import static
+
+    urls = {}
+    for name in ("css/app.css", "img/old.png"):
+        try:
+            urls[name] = static(name)
+        except ValueError as error:  # Missing staticfiles manifest entry
+            urls[name] = str(error)
+    print(json.dumps(urls))
+    """
+)
+
+
+@pytest.mark.slow  # runs Django in subprocesses
+def test_each_release_reads_its_own_manifest(tmp_path: Path, aws: Aws) -> None:
+    """Release 2222bbb's collectstatic runs while 1111aaa still serves: 1111aaa's tasks
+    keep resolving the names (and files) its own collectstatic wrote."""
+    make_bucket(aws, STATIC_BUCKET)
+    environ = {
+        "STATIC_BACKEND": "s3",
+        "AWS_STATIC_BUCKET_NAME": STATIC_BUCKET,
+        "AWS_S3_CUSTOM_DOMAIN": "cdn.example.com",
+        "MEDIA_STORAGE": "none",
+    }
+    for release, assets in RELEASE_ASSETS.items():
+        shutil.rmtree(tmp_path / "assets", ignore_errors=True)
+        for name, content in assets.items():
+            path = tmp_path / "assets" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+        release_environ = {**environ, "APP_RELEASE": release}
+        run_django(tmp_path, aws, release_environ, "collectstatic", "--noinput", "-v0")
+
+    manifests = [key for key in static_keys(aws) if key.endswith(".json")]
+    assert manifests == ["static/staticfiles-1111aaa.json", "static/staticfiles-2222bbb.json"]
+    resolved = {
+        release: json.loads(
+            run_django(tmp_path, aws, {**environ, "APP_RELEASE": release}, code=RESOLVE)
+        )
+        for release in RELEASE_ASSETS
+    }
+    paths = {
+        release: json.loads(
+            aws.client("s3")
+            .get_object(Bucket=STATIC_BUCKET, Key=f"static/staticfiles-{release}.json")["Body"]
+            .read()
+        )["paths"]
+        for release in RELEASE_ASSETS
+    }
+    cdn = "https://cdn.example.com/static/"
+    assert resolved["1111aaa"] == {
+        "css/app.css": cdn + paths["1111aaa"]["css/app.css"],
+        "img/old.png": cdn + paths["1111aaa"]["img/old.png"],
+    }
+    assert resolved["2222bbb"] == {
+        "css/app.css": cdn + paths["2222bbb"]["css/app.css"],
+        "img/old.png": "Missing staticfiles manifest entry for 'img/old.png'",
+    }
+    assert paths["1111aaa"]["css/app.css"] != paths["2222bbb"]["css/app.css"]
+    old_files = {f"static/{paths['1111aaa'][name]}" for name in ("css/app.css", "img/old.png")}
+    assert old_files <= set(static_keys(aws))
