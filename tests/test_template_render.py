@@ -413,7 +413,7 @@ def test_web_task_selects_the_answered_storages(rendered: Rendered, tmp_path: Pa
     storages = production_settings(rendered, "web", tmp_path)["STORAGES"]
     static = {
         "whitenoise": "whitenoise.storage.CompressedManifestStaticFilesStorage",
-        "s3": "storages.backends.s3.S3ManifestStaticStorage",
+        "s3": "django_aws_settings.static_storage.ReleaseManifestStaticStorage",
     }[rendered.case.static_backend]
     media = (
         "storages.backends.s3.S3Storage"
