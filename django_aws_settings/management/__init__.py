@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS
 
 from ..cutover import (
     Connection,
@@ -20,6 +21,29 @@ from ..errors import ConfigError
 
 # Django's connection parameters that are Python objects for its own cursor, not libpq's.
 _DJANGO_ONLY_PARAMS = ("cursor_factory", "context")
+
+
+def add_database_arguments(parser: CommandParser, *, verb: str, lock_timeout: float) -> None:
+    """``--database ALIAS | --url URL`` and ``--lock-timeout``, for a command that changes
+    one database (read back with :func:`database_from_options`)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--database",
+        default=DEFAULT_DB_ALIAS,
+        help=f"DATABASES alias to {verb} (default: %(default)s).",
+    )
+    where.add_argument("--url", help=f"postgres:// URL to {verb} instead of an alias.")
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=lock_timeout,
+        help="Seconds to wait for other sessions to let go of the tables (default: %(default)g).",
+    )
+
+
+def database_from_options(options: dict[str, Any], *, application_name: str) -> Database:
+    """The database :func:`add_database_arguments`'s options name."""
+    return database_for(options["url"] or options["database"], application_name=application_name)
 
 
 def database_for(alias_or_url: str, *, application_name: str) -> Database:

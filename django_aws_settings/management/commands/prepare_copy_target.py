@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS
 
 from ...cutover import CutoverError
 from ...cutover.prepare import APPLICATION_NAME, DEFAULT_LOCK_TIMEOUT, prepare_copy_target
-from .. import database_for
+from .. import add_database_arguments, database_from_options
 
 
 class Command(BaseCommand):
@@ -23,13 +22,7 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        where = parser.add_mutually_exclusive_group()
-        where.add_argument(
-            "--database",
-            default=DEFAULT_DB_ALIAS,
-            help="DATABASES alias to empty (default: %(default)s).",
-        )
-        where.add_argument("--url", help="postgres:// URL to empty instead of an alias.")
+        add_database_arguments(parser, verb="empty", lock_timeout=DEFAULT_LOCK_TIMEOUT)
         parser.add_argument(
             "--schema",
             action="append",
@@ -42,18 +35,9 @@ class Command(BaseCommand):
             metavar="DATABASE_NAME",
             help="Really empty them: the target's database name, as the dry run prints it.",
         )
-        parser.add_argument(
-            "--lock-timeout",
-            type=float,
-            default=DEFAULT_LOCK_TIMEOUT,
-            help="Seconds to wait for other sessions to let go of the tables"
-            " (default: %(default)g).",
-        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        database = database_for(
-            options["url"] or options["database"], application_name=APPLICATION_NAME
-        )
+        database = database_from_options(options, application_name=APPLICATION_NAME)
         try:
             result = prepare_copy_target(
                 database,

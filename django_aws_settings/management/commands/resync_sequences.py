@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS
 
 from ...cutover import CutoverError
 from ...cutover.sequences import APPLICATION_NAME, DEFAULT_LOCK_TIMEOUT, resync_sequences
-from .. import database_for
+from .. import add_database_arguments, database_from_options
 
 
 class Command(BaseCommand):
@@ -23,30 +22,16 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        where = parser.add_mutually_exclusive_group()
-        where.add_argument(
-            "--database",
-            default=DEFAULT_DB_ALIAS,
-            help="DATABASES alias to resync (default: %(default)s).",
-        )
-        where.add_argument("--url", help="postgres:// URL to resync instead of an alias.")
+        add_database_arguments(parser, verb="resync", lock_timeout=DEFAULT_LOCK_TIMEOUT)
         parser.add_argument(
             "--schema", default="public", help="Schema whose tables to cover (default: public)."
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Print what would change; change nothing."
         )
-        parser.add_argument(
-            "--lock-timeout",
-            type=float,
-            default=DEFAULT_LOCK_TIMEOUT,
-            help="Seconds to wait for writers to let go of the tables (default: %(default)g).",
-        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        database = database_for(
-            options["url"] or options["database"], application_name=APPLICATION_NAME
-        )
+        database = database_from_options(options, application_name=APPLICATION_NAME)
         try:
             result = resync_sequences(
                 database,
