@@ -15,6 +15,7 @@ import fnmatch
 import functools
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -1056,10 +1057,12 @@ def test_media_is_served_only_to_urls_signed_with_the_key_the_app_holds(
             for name, p in resource(config, "aws_ssm_parameter", "this").items()
         }
         if not rendered.case.media_on_s3:
-            assert (keys, public_keys, groups, secrets) == ([], [], [], [])
+            assert (keys, public_keys, groups, secrets) == ({}, {}, [], [])
             assert "AWS_CLOUDFRONT_KEY_ID" not in parameters
             continue
-        ((key,), (public_key,), (group,), (secret,)) = (keys, public_keys, groups, secrets)
+        assert sorted(keys) == sorted(public_keys) == ["1"]
+        ((key,), (public_key,)) = (keys.values(), public_keys.values())
+        ((group,), (secret,)) = (groups, secrets)
         media = cache_behaviours(edge)["/media/*"]
         (headers,) = resource(edge, "aws_cloudfront_response_headers_policy", "media")
         (security,) = headers.block.nested("security_headers_config")
@@ -1083,6 +1086,34 @@ def test_media_is_served_only_to_urls_signed_with_the_key_the_app_holds(
         # Uploaded HTML or SVG never runs script on the app's origin.
         assert media["response_headers_policy_id"] == headers.get("id")
         assert edge.evaluate(csp.arguments["content_security_policy"]).endswith("; sandbox")
+
+
+def test_a_rotation_trusts_both_keys_and_signs_with_the_new_one(
+    rendered: Rendered, tmp_path: Path
+) -> None:
+    env = rendered.case.environments[-1]
+    declared = Module.read(terraform_dir(rendered) / "environments" / env).variables
+    # The knob exists exactly when there are keys to rotate.
+    assert ("media_signing_keys" in declared) == rendered.case.media_on_s3
+    if not rendered.case.media_on_s3:
+        return
+    copy = tmp_path / "terraform"
+    shutil.copytree(terraform_dir(rendered), copy)
+    tfvars = copy / "environments" / env / "terraform.tfvars"
+    tfvars.write_text(tfvars.read_text() + '\nmedia_signing_keys = ["1", "2"]\n')
+    instance = Instance.root_module(copy / "environments" / env, Facts(ACCOUNT, REGION))
+    edge, config = instance.child("app").child("edge"), instance.child("app").child("config")
+    public_keys = resource(edge, "aws_cloudfront_public_key", "media_signing")
+    keys = resource(edge, "tls_private_key", "media_signing")
+    (group,) = resource(edge, "aws_cloudfront_key_group", "media_signing")
+    (secret,) = resource(config, "aws_secretsmanager_secret_version", "media_signing")
+    parameters = resource(config, "aws_ssm_parameter", "this")
+
+    assert group.argument("items") == [public_keys["1"].get("id"), public_keys["2"].get("id")]
+    assert parameters["AWS_CLOUDFRONT_KEY_ID"].argument("value") == public_keys["2"].get("id")
+    assert json.loads(secret.argument("secret_string")) == {
+        "AWS_CLOUDFRONT_KEY": keys["2"].get("private_key_pem")
+    }
 
 
 def test_bucket_is_private_versioned_and_exists_only_when_used(rendered: Rendered) -> None:

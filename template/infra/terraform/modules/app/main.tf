@@ -45,6 +45,7 @@ module "edge" {
   bucket_regional_domain_name = module.storage.bucket_regional_domain_name
   static_on_s3                = var.static_on_s3
   media_on_s3                 = var.media_on_s3
+  media_signing_keys          = var.media_signing_keys
   deletion_protection         = var.deletion_protection
   waf                         = var.waf
 }

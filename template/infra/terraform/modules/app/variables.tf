@@ -203,3 +203,9 @@ variable "enable_execute_command" {
   type        = bool
   default     = false
 }
+
+variable "media_signing_keys" {
+  description = "Names of the media signing key pairs CloudFront trusts; the app signs with the last (see modules/edge)."
+  type        = list(string)
+  default     = ["1"]
+}

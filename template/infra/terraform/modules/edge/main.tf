@@ -185,21 +185,26 @@ resource "aws_cloudfront_origin_access_control" "files" {
   signing_protocol                  = "sigv4"
 }
 
-# The key pair that signs media URLs: the app holds the private key (config module's
-# secret), CloudFront trusts the public key. Rotate with
-# `terraform apply -replace=module.app.module.edge.tls_private_key.media_signing[0]`, then
-# redeploy the services (docs/aws/infrastructure.md).
+# The key pairs that sign media URLs: CloudFront trusts every public key listed in
+# var.media_signing_keys, the app signs with the last one's private key (the config
+# module's secret). Rotating without broken links: append a name and apply, roll the
+# services, remove the old name and apply again (docs/aws/infrastructure.md).
+locals {
+  signing_keys = var.media_on_s3 ? toset(var.media_signing_keys) : toset([])
+  signing_key  = var.media_signing_keys[length(var.media_signing_keys) - 1]
+}
+
 resource "tls_private_key" "media_signing" {
-  count     = var.media_on_s3 ? 1 : 0
+  for_each  = local.signing_keys
   algorithm = "RSA" # CloudFront signs with RSA-SHA1 (django-storages' signer); 2048 bits
   rsa_bits  = 2048
 }
 
 resource "aws_cloudfront_public_key" "media_signing" {
-  count       = var.media_on_s3 ? 1 : 0
-  name_prefix = "${var.name}-media-"
-  comment     = "Verifies the media URLs ${var.name} signs"
-  encoded_key = tls_private_key.media_signing[0].public_key_pem
+  for_each    = local.signing_keys
+  name_prefix = "${var.name}-media-${each.key}-"
+  comment     = "Verifies the media URLs ${var.name} signs (key ${each.key})"
+  encoded_key = tls_private_key.media_signing[each.key].public_key_pem
 
   lifecycle {
     create_before_destroy = true
@@ -209,7 +214,7 @@ resource "aws_cloudfront_public_key" "media_signing" {
 resource "aws_cloudfront_key_group" "media_signing" {
   count = var.media_on_s3 ? 1 : 0
   name  = "${var.name}-media"
-  items = [aws_cloudfront_public_key.media_signing[0].id]
+  items = [for key in var.media_signing_keys : aws_cloudfront_public_key.media_signing[key].id]
 }
 
 # Uploads are user content served from the app's own domain: an uploaded HTML or SVG file

@@ -37,11 +37,11 @@ output "distribution_arn" {
 
 output "media_signing_key_id" {
   description = "The CloudFront public key id media URLs are signed with (AWS_CLOUDFRONT_KEY_ID; null without media on S3)."
-  value       = one(aws_cloudfront_public_key.media_signing[*].id)
+  value       = var.media_on_s3 ? aws_cloudfront_public_key.media_signing[local.signing_key].id : null
 }
 
 output "media_signing_private_key" {
   description = "The private key the app signs media URLs with (AWS_CLOUDFRONT_KEY; null without media on S3)."
-  value       = one(tls_private_key.media_signing[*].private_key_pem)
+  value       = var.media_on_s3 ? tls_private_key.media_signing[local.signing_key].private_key_pem : null
   sensitive   = true
 }

@@ -62,6 +62,17 @@ variable "media_on_s3" {
   type        = bool
 }
 
+variable "media_signing_keys" {
+  description = "Names of the media signing key pairs CloudFront trusts; the app signs with the last. Append one to rotate, drop the old one once every task runs with the new."
+  type        = list(string)
+  default     = ["1"]
+
+  validation {
+    condition     = length(var.media_signing_keys) >= 1 && length(var.media_signing_keys) <= 5 && length(distinct(var.media_signing_keys)) == length(var.media_signing_keys)
+    error_message = "Expected 1 to 5 distinct names (a CloudFront key group holds at most 5 keys)."
+  }
+}
+
 variable "deletion_protection" {
   description = "Refuse to delete the load balancer."
   type        = bool
