@@ -86,6 +86,39 @@ class _Queues:
 DEFAULT_SOFT_SHUTDOWN_TIMEOUT = 100
 MAX_SOFT_SHUTDOWN_TIMEOUT = 110
 
+# A worker on ECS protects its task from scale-in and deployments while it runs tasks.
+TASK_PROTECTION_MODULE = "django_aws_settings.task_protection"
+ECS_AGENT_VARIABLE = "ECS_AGENT_URI"  # the ECS agent sets it in every container it starts
+PROTECTION_MAX_MINUTES = 2880  # UpdateTaskProtection's limit (48 hours)
+
+
+@dataclass(frozen=True)
+class ProtectionOptions:
+    """CELERY_TASK_PROTECTION*: how a worker on ECS protects its task while it is busy."""
+
+    enabled: bool
+    minutes: int | None = None  # each request's ExpiresInMinutes; None: from the time limit
+    max_minutes: int | None = None  # longest protected stretch; None: twice ``minutes``
+
+
+def protection_options(r: Reader) -> ProtectionOptions:
+    """Read CELERY_TASK_PROTECTION, _MINUTES and _MAX_MINUTES, recording problems on ``r``."""
+    enabled = r.flag("CELERY_TASK_PROTECTION", default=True)
+    minutes = _minutes(r, "CELERY_TASK_PROTECTION_MINUTES")
+    max_minutes = _minutes(r, "CELERY_TASK_PROTECTION_MAX_MINUTES")
+    if minutes is not None and max_minutes is not None and max_minutes < minutes:
+        r.problem(
+            "CELERY_TASK_PROTECTION_MAX_MINUTES",
+            f"expected at least CELERY_TASK_PROTECTION_MINUTES ({minutes}), got {max_minutes}",
+        )
+    return ProtectionOptions(enabled, minutes, max_minutes)
+
+
+def _minutes(r: Reader, name: str) -> int | None:
+    if r.text(name) is None:
+        return None
+    return r.integer(name, 0, minimum=1, maximum=PROTECTION_MAX_MINUTES) or None
+
 
 def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The CELERY_* settings: broker, result backend, reliability defaults and routing."""
@@ -113,6 +146,7 @@ def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         minimum=0,
         maximum=MAX_SOFT_SHUTDOWN_TIMEOUT,
     )
+    protection = protection_options(r)
     settings: dict[str, Any] = {
         "CELERY_BROKER_URL": EAGER_BROKER if broker is None else broker.url,
         "CELERY_RESULT_BACKEND": backend,
@@ -143,6 +177,9 @@ def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CELERY_WORKER_SEND_TASK_EVENTS": events,
         "CELERY_TASK_SEND_SENT_EVENT": events,
     }
+    if protection.enabled and broker is not None and r.text(ECS_AGENT_VARIABLE):
+        # Celery workers (and beat) import it; only a worker's worker_ready starts it.
+        settings["CELERY_IMPORTS"] = (TASK_PROTECTION_MODULE,)
     if broker is not None and broker.kind == "sqs":
         settings["CELERY_BROKER_TRANSPORT_OPTIONS"] = _sqs_options(r, limits.visibility, queues)
     else:

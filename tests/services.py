@@ -1060,6 +1060,19 @@ def aws_environment(region: str) -> dict[str, str | None]:
 # ------------------------------------------------------------------ fake ECS task metadata
 
 EcsMode = Literal["ok", "hang", "error"]
+# How the agent answers task protection requests: "denied" is the task role lacking
+# ecs:UpdateTaskProtection, "not-in-service" a task started by RunTask (TASK_NOT_VALID).
+ProtectionMode = Literal["ok", "denied", "not-in-service", "hang"]
+PROTECTION_PATH = "/task-protection/v1/state"
+
+
+@dataclass(frozen=True)
+class ProtectionCall:
+    """One PUT to ${ECS_AGENT_URI}/task-protection/v1/state, as the agent decoded it."""
+
+    enabled: bool
+    minutes: int | None
+    at: float  # time.monotonic() on arrival
 
 
 def _timestamp(moment: datetime.datetime) -> str:
@@ -1074,6 +1087,11 @@ class EcsMetadataEndpoint:
     Shapes follow the documented Fargate examples and the agent's TMDS v4 structs.
     Tests change `private_ip` or `mode` at any time: "hang" never answers (timeouts),
     "error" answers 500. `requests` lists the paths asked for.
+
+    The same server is the agent's task scale-in protection endpoint at `agent_uri`
+    (ECS_AGENT_URI): PUT and GET .../task-protection/v1/state, answered as the agent's
+    taskprotection/v1 handlers do; `protection_calls` records every valid PUT and
+    `protection_mode` chooses the answer.
     """
 
     private_ip: str = "10.0.1.23"
@@ -1088,6 +1106,9 @@ class EcsMetadataEndpoint:
     availability_zone: str = "us-east-1a"
     task_id: str = field(default_factory=lambda: secrets.token_hex(16))
     requests: list[str] = field(default_factory=list)
+    protection_mode: ProtectionMode = "ok"
+    protection_calls: list[ProtectionCall] = field(default_factory=list)
+    _protected_until: float | None = field(default=None, repr=False)  # monotonic
     _release: threading.Event = field(default_factory=threading.Event, repr=False)
     _server: _EcsHttpServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -1103,6 +1124,22 @@ class EcsMetadataEndpoint:
 
     def environ(self) -> dict[str, str]:
         return {"ECS_CONTAINER_METADATA_URI_V4": self.uri}
+
+    @property
+    def agent_uri(self) -> str:
+        """What ECS puts in ECS_AGENT_URI: http://169.254.170.2/api/<container id> on Fargate."""
+        if self._server is None:
+            raise RuntimeError("endpoint not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/{self._docker_id}"
+
+    def agent_environ(self) -> dict[str, str]:
+        return {"ECS_AGENT_URI": self.agent_uri}
+
+    @property
+    def protected(self) -> bool:
+        """Whether the task is protected now, as ECS would answer GetTaskProtection."""
+        return self._protected_until is not None and time.monotonic() < self._protected_until
 
     @property
     def cluster_arn(self) -> str:
@@ -1227,6 +1264,75 @@ class EcsMetadataEndpoint:
             return 200, self.task_metadata()
         return 404, None
 
+    def _protection(self, method: str, path: str, raw: bytes) -> tuple[int, dict[str, Any] | None]:
+        """The agent's UpdateTaskProtection (PUT) and GetTaskProtection (GET) handlers."""
+        if path != urllib.parse.urlsplit(self.agent_uri).path + PROTECTION_PATH:
+            return 404, None
+        if method == "GET":
+            return 200, self._protection_state()
+        try:
+            request = json.loads(raw)
+        except ValueError:
+            request = None
+        # The agent decodes with DisallowUnknownFields and requires ProtectionEnabled.
+        known = isinstance(request, dict) and set(request) <= {
+            "ProtectionEnabled",
+            "ExpiresInMinutes",
+        }
+        enabled = request.get("ProtectionEnabled") if known else None
+        minutes = request.get("ExpiresInMinutes") if known else None
+        if not isinstance(enabled, bool) or not (
+            minutes is None or (type(minutes) is int and 1 <= minutes <= 2880)
+        ):
+            return 400, self._protection_error(
+                "InvalidParameterException",
+                "Invalid request: expected ProtectionEnabled"
+                " (boolean) and optionally ExpiresInMinutes (1 to 2880)",
+            )
+        self.protection_calls.append(ProtectionCall(enabled, minutes, time.monotonic()))
+        if self.protection_mode == "hang":
+            self._release.wait(timeout=60)
+            return 0, None
+        if self.protection_mode == "denied":
+            return 400, self._protection_error(
+                "AccessDeniedException",
+                f"User: arn:aws:sts::{self.account_id}:assumed-role/{self.cluster}-task/"
+                f"{self.task_id} is not authorized to perform: ecs:UpdateTaskProtection on "
+                f"resource: {self.task_arn} because no identity-based policy allows the "
+                "ecs:UpdateTaskProtection action",
+            )
+        if self.protection_mode == "not-in-service":
+            # UpdateTaskProtection's failures reach the container with a 200.
+            return 200, {
+                "failure": {"Arn": self.task_arn, "Detail": None, "Reason": "TASK_NOT_VALID"}
+            }
+        if enabled:
+            self._protected_until = time.monotonic() + 60 * (minutes or 120)
+        else:
+            self._protected_until = None
+        return 200, self._protection_state()
+
+    def _protection_state(self) -> dict[str, Any]:
+        expiration = None
+        if self.protected:
+            assert self._protected_until is not None
+            left = datetime.timedelta(seconds=self._protected_until - time.monotonic())
+            moment = datetime.datetime.now(datetime.timezone.utc) + left
+            expiration = f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+        return {
+            "protection": {
+                "ExpirationDate": expiration,
+                "ProtectionEnabled": self.protected,
+                "TaskArn": self.task_arn,
+            }
+        }
+
+    def _protection_error(self, code: str, message: str) -> dict[str, Any]:
+        return {
+            "requestID": secrets.token_hex(8),
+            "error": {"Arn": self.task_arn, "Code": code, "Message": message},
+        }
+
 
 class _EcsHttpServer(http.server.ThreadingHTTPServer):
     daemon_threads = True  # a "hang" handler must not block interpreter exit
@@ -1237,7 +1343,19 @@ class _EcsHandler(http.server.BaseHTTPRequestHandler):
     server: _EcsHttpServer
 
     def do_GET(self) -> None:
-        status, body = self.server.endpoint._answer(urllib.parse.urlsplit(self.path).path)
+        path = urllib.parse.urlsplit(self.path).path
+        if path.startswith("/api/"):
+            self._send(*self.server.endpoint._protection("GET", path, b""))
+        else:
+            self._send(*self.server.endpoint._answer(path))
+
+    def do_PUT(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        path = urllib.parse.urlsplit(self.path).path
+        self._send(*self.server.endpoint._protection("PUT", path, raw))
+
+    def _send(self, status: int, body: dict[str, Any] | None) -> None:
         if status == 0:
             self.close_connection = True
             return

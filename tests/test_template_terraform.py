@@ -578,6 +578,20 @@ def test_task_role_puts_metrics_only_into_its_namespace(
         ]
 
 
+def test_task_role_may_protect_only_the_tasks_of_its_own_cluster(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    """django_aws_settings.task_protection: the agent calls these with the task role."""
+    for env in envs:
+        instance = app(rendered, env)
+        cluster = instance.child("ecs").output("cluster_name")
+        statements = policy(instance.child("config"), "task")
+        tasks = {f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{cluster}/*"}
+        assert cluster == f"shop-{env}"
+        assert granted(statements, "ecs:UpdateTaskProtection") == tasks
+        assert granted(statements, "ecs:GetTaskProtection") == tasks
+
+
 def test_wildcard_resources_only_for_actions_without_resource_permissions(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:

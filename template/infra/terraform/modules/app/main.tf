@@ -122,6 +122,7 @@ module "config" {
   media_on_s3            = var.media_on_s3
   log_group_arn          = module.observability.log_group_arn
   ecr_repository_arn     = data.aws_ecr_repository.app.arn
+  cluster_name           = local.name # what module.ecs names the cluster
   metric_namespace       = local.metric_namespace
   enable_execute_command = var.enable_execute_command
 

@@ -230,6 +230,14 @@ data "aws_iam_policy_document" "task" {
     }
   }
 
+  # A busy Celery worker protects its own task from scale-in and deployments through the
+  # ECS agent (django_aws_settings.task_protection), which calls these with the task role.
+  statement {
+    sid       = "TaskProtection"
+    actions   = ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]
+    resources = ["arn:aws:ecs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:task/${var.cluster_name}/*"]
+  }
+
   # PutMetricData has no resource-level permissions; the namespace condition confines it.
   statement {
     sid       = "Metrics"

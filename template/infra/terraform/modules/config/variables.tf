@@ -73,6 +73,11 @@ variable "ecr_repository_arn" {
   type        = string
 }
 
+variable "cluster_name" {
+  description = "The ECS cluster the tasks run in; a worker may protect only its tasks from scale-in."
+  type        = string
+}
+
 variable "metric_namespace" {
   description = "The only CloudWatch namespace the task role may put metrics to."
   type        = string
