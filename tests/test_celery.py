@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import ssl
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from celery import Celery
 from celery.app.defaults import DEFAULTS
 from kombu.exceptions import OperationalError
 from services import Aws, CertificateAuthority, TlsRedis
+from template_support import running
 
 from django_aws_settings.celery import SOURCE_VARIABLES, celery_settings
 from django_aws_settings.env import Reference, ResolvedEnviron
@@ -468,7 +468,7 @@ def test_routed_tasks_land_on_their_queues(redis_url: str) -> None:
 
 
 @contextmanager
-def worker(environ: dict[str, str], queues: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker(environ: dict[str, str], queues: str, log: Path) -> Iterator[None]:
     """`celery -A celery_app worker --pool=solo -Q <queues>` with only our variables set."""
     ours = ("CELERY_", "REDIS_", "CACHE_", "DJANGO_", "AWS_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
@@ -479,17 +479,8 @@ def worker(environ: dict[str, str], queues: str, log: Path) -> Iterator[subproce
         "--pool=solo", "-Q", queues, f"--hostname={_name('test')}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
     ]  # fmt: skip
-    with log.open("wb") as output:
-        process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.terminate()  # warm shutdown
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running(argv, cwd=TESTS_DIR, env=env, log=log, grace=15):  # SIGTERM: warm shutdown
+        yield
 
 
 def _round_trip(environ: dict[str, str], tmp_path: Path) -> Any:

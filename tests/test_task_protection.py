@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from types import SimpleNamespace
 import pytest
 from celery import Celery
 from services import EcsMetadataEndpoint, FakeTime
+from template_support import running
 
 from django_aws_settings.celery import ProtectionOptions, celery_settings
 from django_aws_settings.errors import ConfigError
@@ -362,19 +362,8 @@ def celery_process(
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(TESTS_DIR), str(PROJECT_DIR)])
     log = tmp_path / f"{command}.log"
     base = [sys.executable, "-m", "celery", "-A", "protection_app", command]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*base, *argv], env=env, stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path
-        )
-    try:
+    with running([*base, *argv], cwd=tmp_path, env=env, log=log, grace=20):  # warm shutdown
         yield log
-    finally:
-        process.terminate()  # warm shutdown
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _queue_environ(redis_url: str, agent: EcsMetadataEndpoint | None) -> dict[str, str]:
