@@ -198,6 +198,12 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
+def aws_failure_reason(error: Exception, service: str, region: str | None) -> str:
+    """One sentence on why a boto3 call failed, without echoing any value (for callers
+    outside this module that read AWS themselves, such as the cutover commands)."""
+    return _aws_failure(error, service, region).reason
+
+
 def _aws_failure(error: Exception, service: str, region: str | None) -> _Failure:
     """Explain an exception from boto3 in one sentence, without echoing any value."""
     from botocore.exceptions import (
@@ -373,6 +379,7 @@ __all__ = [
     "Reader",
     "Reference",
     "ResolvedEnviron",
+    "aws_failure_reason",
     "fetch_reference",
     "parse_reference",
     "reader",

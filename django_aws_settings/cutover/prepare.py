@@ -247,9 +247,9 @@ def maintenance_guard(environ: Mapping[str, str] | None = None, label: str = "")
     may be serving it, typically production after the cutover, is the mistake this stops.
     Returns e.g. ``"/shop/production/MAINTENANCE_MODE is on"``.
     """
-    # Imported here: the rest of this package works without Django. _aws_failure is the
-    # package's one wording of boto errors; GetParameter is what the IAM policy grants.
-    from ..env import AwsClients, _aws_failure
+    # Imported here: the rest of this package works without Django. aws_failure_reason is
+    # the package's one wording of boto errors; GetParameter is what the IAM policy grants.
+    from ..env import AwsClients, aws_failure_reason
     from ..errors import ConfigError
     from ..maintenance import maintenance_settings
 
@@ -266,7 +266,7 @@ def maintenance_guard(environ: Mapping[str, str] | None = None, label: str = "")
     try:
         response = clients.ssm().get_parameter(Name=raw, WithDecryption=True)
     except Exception as error:  # noqa: BLE001 - one sentence, as for every AWS read
-        reason = _aws_failure(error, "SSM Parameter Store", clients.region).reason
+        reason = aws_failure_reason(error, "SSM Parameter Store", clients.region)
         raise CutoverError(
             f"cannot read the maintenance switch {raw} (MAINTENANCE_PARAMETER): {reason};"
             f" refusing to empty{target} without knowing that the app is not writing to it;"
