@@ -388,6 +388,12 @@ def test_state_is_locked_in_the_bootstrap_bucket_one_key_per_root(rendered: Rend
     }
 
 
+def blocks_all_public_access(block: ResourceInstance) -> bool:
+    """An aws_s3_bucket_public_access_block with all four settings true."""
+    settings = ("block_public_acls", "block_public_policy", "ignore_public_acls")
+    return all(block.argument(a) is True for a in (*settings, "restrict_public_buckets"))
+
+
 def test_state_bucket_is_versioned_private_and_tls_only(rendered: Rendered) -> None:
     bootstrap = Instance.root_module(terraform_dir(rendered) / "bootstrap", Facts(ACCOUNT, REGION))
     blocked = resource(bootstrap, "aws_s3_bucket_public_access_block", "state")
@@ -395,15 +401,7 @@ def test_state_bucket_is_versioned_private_and_tls_only(rendered: Rendered) -> N
         "versioning_configuration"
     )
     (deny,) = policy(bootstrap, "state")
-    assert [
-        blocked.argument(a)
-        for a in (
-            "block_public_acls",
-            "block_public_policy",
-            "ignore_public_acls",
-            "restrict_public_buckets",
-        )
-    ] == [True] * 4
+    assert blocks_all_public_access(blocked)
     assert bootstrap.evaluate(versioning.arguments["status"]) == "Enabled"
     assert (deny["effect"], deny["conditions"]) == (
         "Deny",
@@ -1139,15 +1137,7 @@ def test_bucket_is_private_versioned_and_exists_only_when_used(rendered: Rendere
         (blocked,) = resource(storage, "aws_s3_bucket_public_access_block", "this")
         (ownership,) = resource(storage, "aws_s3_bucket_ownership_controls", "this")
         (rule,) = ownership.block.nested("rule")
-        assert [
-            blocked.argument(a)
-            for a in (
-                "block_public_acls",
-                "block_public_policy",
-                "ignore_public_acls",
-                "restrict_public_buckets",
-            )
-        ] == [True] * 4
+        assert blocks_all_public_access(blocked)
         assert storage.evaluate(rule.arguments["object_ownership"]) == "BucketOwnerEnforced"
 
 
