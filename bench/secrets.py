@@ -5,7 +5,7 @@ with one key ``SECRET_NN`` (the shape ECS's ``secret-arn:KEY::`` and pydantic-se
 source expect), and 20 String parameters ``/bench/params/PARAM_NN``; all 60 values must
 come back exactly. moto serves them and holds every request for ``--latency-ms``.
 
-* ours: ``django_aws_settings.env.resolved()`` on an environment whose 60 variables are
+* ours: ``django_aws_settings.settings.env.resolved()`` on an environment whose 60 variables are
   ``secretsmanager:bench/secret-NN#SECRET_NN`` and ``ssm:/bench/params/PARAM_NN``
   references (BatchGetSecretValue, 20 ids a call; GetParameters, 10 names a call).
 * pydantic-settings: a ``BaseSettings`` with 60 fields and, as sources, one
@@ -221,7 +221,7 @@ def child(name: str) -> None:
 
 
 def ours(spec: Job) -> tuple[float, dict[str, str]]:
-    from django_aws_settings.env import resolved
+    from django_aws_settings.settings.env import resolved
 
     environ = {
         "AWS_REGION": spec["region"],

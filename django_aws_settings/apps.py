@@ -8,4 +8,4 @@ class DjangoAwsSettingsConfig(AppConfig):
     verbose_name = "django-aws-settings"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from .settings import checks  # noqa: F401  (registers the system checks)

@@ -24,7 +24,7 @@ from template_support import (
     task_definition_files,
 )
 
-from django_aws_settings.ecs import render_task_definition
+from django_aws_settings.ops.ecs import render_task_definition
 
 
 @dataclass(frozen=True)

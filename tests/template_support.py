@@ -30,7 +30,7 @@ from typing import Any, Final, Literal
 import copier
 from copier.errors import DirtyLocalWarning
 
-from django_aws_settings.ecs import render_task_definition
+from django_aws_settings.ops.ecs import render_task_definition
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PROJECT = REPO_ROOT / "tests" / "sample_project"

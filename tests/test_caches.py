@@ -25,15 +25,15 @@ from django.core.cache import CacheHandler
 from django.core.cache.backends.base import BaseCache
 from services import CertificateAuthority, TlsRedis
 
-from django_aws_settings.caches import (
+from django_aws_settings.settings.caches import (
     DUMMY_BACKEND,
     LOCMEM_BACKEND,
     REDIS_BACKEND,
     SOURCE_VARIABLES,
     caches,
 )
-from django_aws_settings.celery import celery_settings
-from django_aws_settings.errors import ConfigError
+from django_aws_settings.settings.celery import celery_settings
+from django_aws_settings.settings.errors import ConfigError
 
 TOKEN = "s3cr3t-auth-T0ken"
 PRODUCTION = {"DJANGO_ENV": "production"}

@@ -26,9 +26,9 @@ from kombu.exceptions import OperationalError
 from services import Aws, CertificateAuthority, TlsRedis
 from template_support import running
 
-from django_aws_settings.celery import SOURCE_VARIABLES, celery_settings
-from django_aws_settings.env import Reference, ResolvedEnviron
-from django_aws_settings.errors import ConfigError
+from django_aws_settings.settings.celery import SOURCE_VARIABLES, celery_settings
+from django_aws_settings.settings.env import Reference, ResolvedEnviron
+from django_aws_settings.settings.errors import ConfigError
 
 TOKEN = "s3cr3t-auth-T0ken"
 PRODUCTION = {"DJANGO_ENV": "production"}

@@ -14,8 +14,8 @@ from django.core.checks import CheckMessage
 from django.test import override_settings
 from projects import copy_example
 
-from django_aws_settings.checks import check_cache_apart_from_celery
-from django_aws_settings.configure import configure
+from django_aws_settings.settings.checks import check_cache_apart_from_celery
+from django_aws_settings.settings.configure import configure
 
 pytestmark = pytest.mark.usefixtures("django_settings")
 

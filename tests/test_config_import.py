@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from services import Aws
 
-from django_aws_settings import cli
-from django_aws_settings.config_import import classify, plan_import, read_env_text
-from django_aws_settings.ecs import validation_errors
-from django_aws_settings.errors import ConfigError
+from django_aws_settings.ops import cli
+from django_aws_settings.ops.config_import import classify, plan_import, read_env_text
+from django_aws_settings.ops.ecs import validation_errors
+from django_aws_settings.settings.errors import ConfigError
 
 ACCOUNT = "123456789012"  # moto's default account
 APP = ["--app", "shop", "--environment", "production"]

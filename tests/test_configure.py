@@ -12,10 +12,10 @@ import pytest
 from projects import Project, copy_example
 from services import Aws, TlsPostgres
 
-from django_aws_settings.configure import configure
-from django_aws_settings.errors import ConfigError
+from django_aws_settings.settings.configure import configure
+from django_aws_settings.settings.errors import ConfigError
 
-HEALTH = "django_aws_settings.health.HealthCheckMiddleware"
+HEALTH = "django_aws_settings.runtime.health.HealthCheckMiddleware"
 SECURITY = "django.middleware.security.SecurityMiddleware"
 WHITENOISE = "whitenoise.middleware.WhiteNoiseMiddleware"
 SECRET_KEY = secrets.token_urlsafe(48)
@@ -59,11 +59,13 @@ def test_embedded_default_runs_locally(tmp_path: Path) -> None:
 def test_embedded_default_is_announced_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = sys.modules["django_aws_settings.configure"]  # the attribute is the function
+    module = sys.modules["django_aws_settings.settings.configure"]
     monkeypatch.setattr(module, "_announced", False)
     configure({"BASE_DIR": tmp_path}, {})
     configure({"BASE_DIR": tmp_path}, {})
-    messages = [r.getMessage() for r in caplog.records if r.name == "django_aws_settings.configure"]
+    messages = [
+        r.getMessage() for r in caplog.records if r.name == "django_aws_settings.settings.configure"
+    ]
     assert messages == [
         "django-aws-settings: DJANGO_ENV=development (database sqlite3, cache LocMemCache, "
         "celery eager); set DJANGO_ENV=production for strict mode"
@@ -296,6 +298,6 @@ def test_public_names_stay_the_functions_after_submodule_imports() -> None:
     import django_aws_settings
 
     for name in ("caches", "configure", "databases", "storages"):
-        importlib.import_module(f"django_aws_settings.{name}")
+        importlib.import_module(f"django_aws_settings.settings.{name}")
         assert callable(getattr(django_aws_settings, name)), name
         assert getattr(django_aws_settings, name).__name__ == name

@@ -30,17 +30,17 @@ from services import (
     unique_name,
 )
 
-from django_aws_settings.databases import (
+from django_aws_settings.settings.databases import (
     DEFAULT_CA_BUNDLE,
     DEFAULT_PROXY_CA_BUNDLE,
     SOURCE_VARIABLES,
     databases,
     pool_available,
 )
-from django_aws_settings.errors import ConfigError
+from django_aws_settings.settings.errors import ConfigError
 
 # The package binds the name `databases` to the function; patch the module itself.
-databases_module = importlib.import_module("django_aws_settings.databases")
+databases_module = importlib.import_module("django_aws_settings.settings.databases")
 
 REPO = Path(__file__).resolve().parents[1]
 AWKWARD = DEFAULT_ROLE_PASSWORD  # p$a#s?s/w%o@r:d
@@ -68,7 +68,7 @@ def ca_file(tmp_path: Path) -> Path:
 
 
 SETTINGS_MODULE = """\
-from django_aws_settings.databases import databases
+from django_aws_settings.settings.databases import databases
 
 DATABASES = databases()
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]

@@ -25,8 +25,8 @@ from services import (
     unique_name,
 )
 
-from django_aws_settings.databases import ROTATING_ENGINE, databases
 from django_aws_settings.db.postgresql.base import is_authentication_failure
+from django_aws_settings.settings.databases import ROTATING_ENGINE, databases
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("django_settings")]
 

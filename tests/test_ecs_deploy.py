@@ -21,15 +21,15 @@ import pytest
 from botocore.stub import Stubber
 from services import Aws, FakeTime, timeless
 
-from django_aws_settings.cli import main
-from django_aws_settings.ecs_deploy import (
+from django_aws_settings.ops.cli import main
+from django_aws_settings.ops.ecs_deploy import (
     DeployOptions,
     DeployResult,
     Rollout,
     deploy_service,
     deploy_services,
 )
-from django_aws_settings.run_task import EcsCommandError
+from django_aws_settings.ops.run_task import EcsCommandError
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

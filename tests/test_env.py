@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from django_aws_settings.env import (
+from django_aws_settings.settings.env import (
     AwsClients,
     Reader,
     Reference,
@@ -20,7 +20,7 @@ from django_aws_settings.env import (
     parse_reference,
     resolved,
 )
-from django_aws_settings.errors import ConfigError
+from django_aws_settings.settings.errors import ConfigError
 
 SECRET_VALUE = "s3cr3t-$#?/%@:-value"
 

@@ -25,8 +25,8 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-from django_aws_settings import healthcheck
-from django_aws_settings.health import (
+from django_aws_settings.runtime import healthcheck
+from django_aws_settings.runtime.health import (
     HEALTH_PATH,
     MIDDLEWARE,
     READINESS_PATH,
@@ -52,7 +52,7 @@ SECURE_SSL_REDIRECT = True
 ROOT_URLCONF = "test_urls"
 INSTALLED_APPS = []
 MIDDLEWARE = [
-    "django_aws_settings.health.HealthCheckMiddleware",
+    "django_aws_settings.runtime.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
@@ -288,7 +288,7 @@ def test_paths_are_the_documented_ones() -> None:
     assert (HEALTH_PATH, READINESS_PATH) == ("/healthz", "/readyz")
 
 
-# ------------------------------------------------- python -m django_aws_settings.healthcheck
+# ----------------------------------------- python -m django_aws_settings.runtime.healthcheck
 
 
 class _Liveness(http.server.BaseHTTPRequestHandler):
@@ -319,7 +319,7 @@ def container_check(port: int | str, **environ: str) -> subprocess.CompletedProc
     """The task definition's healthCheck command, as ECS runs it in the container."""
     env = {**os.environ, "PYTHONPATH": str(REPOSITORY), "PORT": str(port), **environ}
     return subprocess.run(
-        [sys.executable, "-m", "django_aws_settings.healthcheck"],
+        [sys.executable, "-m", "django_aws_settings.runtime.healthcheck"],
         env=env,
         capture_output=True,
         text=True,
@@ -390,9 +390,10 @@ def test_container_check_imports_neither_django_nor_the_rest_of_the_package(
         check=True,
     )
     added = _imported(checked.stderr) - _imported(bare.stderr)
-    # The check module itself runs as __main__; the package __init__ imports nothing.
+    # The check module itself runs as __main__; the two package __init__s import nothing.
     assert sorted(name for name in added if name.split(".")[0] not in sys.stdlib_module_names) == [
-        "django_aws_settings"
+        "django_aws_settings",
+        "django_aws_settings.runtime",
     ]
 
 
@@ -426,11 +427,11 @@ print(json.dumps({
     "first",
     [
         "django_aws_settings",
-        "django_aws_settings.configure",
-        "django_aws_settings.caches",
-        "django_aws_settings.storages",
-        "django_aws_settings.databases",
-        "django_aws_settings.healthcheck",
+        "django_aws_settings.settings.configure",
+        "django_aws_settings.settings.caches",
+        "django_aws_settings.settings.storages",
+        "django_aws_settings.settings.databases",
+        "django_aws_settings.runtime.healthcheck",
     ],
 )
 def test_public_names_are_the_functions_whatever_was_imported_first(first: str) -> None:
@@ -447,7 +448,7 @@ def test_public_names_are_the_functions_whatever_was_imported_first(first: str) 
     assert found["kinds"] == {
         name: "type" if name == "ConfigError" else "function" for name in package_names()
     }
-    assert found["defined_in"]["configure"] == "django_aws_settings.configure"
+    assert found["defined_in"]["configure"] == "django_aws_settings.settings.configure"
     assert found["star"] == sorted(package_names())
     assert found["module_still_importable"] is True
 

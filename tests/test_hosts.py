@@ -10,8 +10,8 @@ import urllib.parse
 import pytest
 from services import EcsMetadataEndpoint
 
-from django_aws_settings.errors import ConfigError, Problem
-from django_aws_settings.hosts import (
+from django_aws_settings.settings.errors import ConfigError, Problem
+from django_aws_settings.settings.hosts import (
     SOURCE_VARIABLES,
     allowed_hosts,
     csrf_trusted_origins,
@@ -134,7 +134,7 @@ def test_hanging_endpoint_is_logged(
     ecs_metadata: EcsMetadataEndpoint, caplog: pytest.LogCaptureFixture
 ) -> None:
     ecs_metadata.mode = "hang"
-    with caplog.at_level(logging.WARNING, logger="django_aws_settings.hosts"):
+    with caplog.at_level(logging.WARNING, logger="django_aws_settings.settings.hosts"):
         task_private_ips(ecs_metadata.environ(), timeout=0.3)
     assert caplog.messages == [
         f"Could not read the ECS container metadata at {ecs_metadata.uri} (TimeoutError);"
@@ -146,7 +146,7 @@ def test_failing_endpoint_is_logged_not_raised(
     ecs_metadata: EcsMetadataEndpoint, caplog: pytest.LogCaptureFixture
 ) -> None:
     ecs_metadata.mode = "error"
-    with caplog.at_level(logging.WARNING, logger="django_aws_settings.hosts"):
+    with caplog.at_level(logging.WARNING, logger="django_aws_settings.settings.hosts"):
         assert task_private_ips(ecs_metadata.environ()) == []
     assert caplog.messages == [
         f"Could not read the ECS container metadata at {ecs_metadata.uri} (HTTPError);"
@@ -156,7 +156,7 @@ def test_failing_endpoint_is_logged_not_raised(
 
 def test_unreachable_endpoint_returns_nothing(caplog: pytest.LogCaptureFixture) -> None:
     environ = {"ECS_CONTAINER_METADATA_URI_V4": "http://127.0.0.1:9/v4/abc"}
-    with caplog.at_level(logging.WARNING, logger="django_aws_settings.hosts"):
+    with caplog.at_level(logging.WARNING, logger="django_aws_settings.settings.hosts"):
         assert task_private_ips(environ) == []
     assert caplog.messages == [
         "Could not read the ECS container metadata at http://127.0.0.1:9/v4/abc (URLError);"

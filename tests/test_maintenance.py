@@ -22,18 +22,18 @@ from typing import Any
 import pytest
 from services import FAKE_CREDENTIALS, Aws, MotoServer, unique_name
 
-from django_aws_settings.configure import configure
-from django_aws_settings.errors import ConfigError
-from django_aws_settings.maintenance import (
+from django_aws_settings.runtime.maintenance import MaintenanceSwitch
+from django_aws_settings.settings.configure import configure
+from django_aws_settings.settings.errors import ConfigError
+from django_aws_settings.settings.maintenance import (
     MIDDLEWARE,
-    MaintenanceSwitch,
     maintenance_settings,
     with_maintenance_middleware,
 )
 
 SLOW = pytest.mark.slow  # runs Django in a subprocess
 REPOSITORY = Path(__file__).resolve().parents[1]
-HEALTH = "django_aws_settings.health.HealthCheckMiddleware"
+HEALTH = "django_aws_settings.runtime.health.HealthCheckMiddleware"
 SECURITY = "django.middleware.security.SecurityMiddleware"
 WHITENOISE = "whitenoise.middleware.WhiteNoiseMiddleware"
 SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
@@ -42,7 +42,7 @@ REGION = "us-east-1"
 SETTINGS = """
 from pathlib import Path
 
-from django_aws_settings.configure import configure
+from django_aws_settings.settings.configure import configure
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "maintenance-tests-" + "x" * 50

@@ -19,13 +19,13 @@ from kombu.messaging import Producer
 from services import Aws, TlsRedis, flush_redis, free_port
 from template_support import VENV_BIN
 
-from django_aws_settings.errors import ConfigError
-from django_aws_settings.queue_metrics import (
+from django_aws_settings.ops.queue_metrics import (
     broker_settings,
     put_queue_depths,
     queue_depths,
     run,
 )
+from django_aws_settings.settings.errors import ConfigError
 
 NAMESPACE = "shop/staging"
 

@@ -23,8 +23,8 @@ import pytest
 from botocore.stub import Stubber
 from services import Aws, FakeTime, timeless
 
-from django_aws_settings.cli import main
-from django_aws_settings.run_task import (
+from django_aws_settings.ops.cli import main
+from django_aws_settings.ops.run_task import (
     FromService,
     GateError,
     GateOptions,

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from services import Aws
 
-from django_aws_settings.configure import configure
-from django_aws_settings.errors import ConfigError, Problem
-from django_aws_settings.storages import (
+from django_aws_settings.settings.configure import configure
+from django_aws_settings.settings.errors import ConfigError, Problem
+from django_aws_settings.settings.storages import (
     IMMUTABLE_CACHE_CONTROL,
     SOURCE_VARIABLES,
     storage_urls,
@@ -205,7 +205,7 @@ def test_static_on_s3_is_unsigned_hashed_and_cached_forever() -> None:
         "AWS_S3_CUSTOM_DOMAIN": "cdn.example.com",
     }
     assert storages(environ, base_dir=BASE)["staticfiles"] == {
-        "BACKEND": "django_aws_settings.static_storage.ReleaseManifestStaticStorage",
+        "BACKEND": "django_aws_settings.runtime.static_storage.ReleaseManifestStaticStorage",
         "OPTIONS": {
             "bucket_name": "shop-static",
             "location": "static",
@@ -245,7 +245,7 @@ def test_configure_adds_no_whitenoise_for_static_files_on_s3(tmp_path: Path) -> 
     configure(namespace, {"STATIC_BACKEND": "s3", "AWS_STATIC_BUCKET_NAME": "shop-static"})
     assert "whitenoise.middleware.WhiteNoiseMiddleware" not in namespace["MIDDLEWARE"]
     assert namespace["STORAGES"]["staticfiles"]["BACKEND"] == (
-        "django_aws_settings.static_storage.ReleaseManifestStaticStorage"
+        "django_aws_settings.runtime.static_storage.ReleaseManifestStaticStorage"
     )
 
 
@@ -429,7 +429,7 @@ def test_every_problem_is_reported_at_once() -> None:
 SETTINGS = """
 from pathlib import Path
 
-from django_aws_settings.storages import storage_urls, storages
+from django_aws_settings.settings.storages import storage_urls, storages
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "storage-tests-" + "x" * 50

@@ -23,20 +23,20 @@ from celery import Celery
 from services import EcsMetadataEndpoint, FakeTime
 from template_support import running
 
-from django_aws_settings.celery import ProtectionOptions, celery_settings
-from django_aws_settings.errors import ConfigError
-from django_aws_settings.task_protection import (
+from django_aws_settings.runtime.task_protection import (
     Agent,
     TaskProtection,
     Watcher,
     durations,
     start,
 )
+from django_aws_settings.settings.celery import ProtectionOptions, celery_settings
+from django_aws_settings.settings.errors import ConfigError
 
 TESTS_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = TESTS_DIR.parent
 PRODUCTION = {"DJANGO_ENV": "production"}
-MODULE = "django_aws_settings.task_protection"
+MODULE = "django_aws_settings.runtime.task_protection"
 LOGGER = MODULE
 # The worker's Celery app: tests/celery_app's settings (celery_settings() on the worker's
 # environment, so CELERY_IMPORTS is what wires the module in) and a task that takes time.

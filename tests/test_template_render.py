@@ -45,11 +45,11 @@ from template_support import (
 )
 from terraform_support import expected_terraform_files
 
-from django_aws_settings import healthcheck
-from django_aws_settings.configure import configure
-from django_aws_settings.databases import DEFAULT_CA_BUNDLE
-from django_aws_settings.ecs import render_task_definition, validation_errors
-from django_aws_settings.health import HEALTH_PATH
+from django_aws_settings.ops.ecs import render_task_definition, validation_errors
+from django_aws_settings.runtime import healthcheck
+from django_aws_settings.runtime.health import HEALTH_PATH
+from django_aws_settings.settings.configure import configure
+from django_aws_settings.settings.databases import DEFAULT_CA_BUNDLE
 
 SLOW = pytest.mark.slow  # runs a tool or Python in a subprocess
 FARGATE_MAX_STOP_TIMEOUT = 120
@@ -413,7 +413,7 @@ def test_web_task_selects_the_answered_storages(rendered: Rendered, tmp_path: Pa
     storages = production_settings(rendered, "web", tmp_path)["STORAGES"]
     static = {
         "whitenoise": "whitenoise.storage.CompressedManifestStaticFilesStorage",
-        "s3": "django_aws_settings.static_storage.ReleaseManifestStaticStorage",
+        "s3": "django_aws_settings.runtime.static_storage.ReleaseManifestStaticStorage",
     }[rendered.case.static_backend]
     media = (
         "storages.backends.s3.S3Storage"

@@ -45,8 +45,8 @@ from terraform_support import (
     terraform_validate,
 )
 
-from django_aws_settings.ecs import render_task_definition
-from django_aws_settings.health import HEALTH_PATH
+from django_aws_settings.ops.ecs import render_task_definition
+from django_aws_settings.runtime.health import HEALTH_PATH
 
 SLOW = pytest.mark.slow
 CHECKOV = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
@@ -579,7 +579,7 @@ def test_task_role_puts_metrics_only_into_its_namespace(
 def test_task_role_may_protect_only_the_tasks_of_its_own_cluster(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
-    """django_aws_settings.task_protection: the agent calls these with the task role."""
+    """django_aws_settings.runtime.task_protection: the agent calls these with the task role."""
     for env in envs:
         instance = app(rendered, env)
         cluster = instance.child("ecs").output("cluster_name")

@@ -29,7 +29,7 @@ from template_support import (
     update,
 )
 
-from django_aws_settings.ecs import render_task_definition, validation_errors
+from django_aws_settings.ops.ecs import render_task_definition, validation_errors
 
 pytestmark = pytest.mark.slow
 

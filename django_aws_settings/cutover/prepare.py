@@ -249,9 +249,9 @@ def maintenance_guard(environ: Mapping[str, str] | None = None, label: str = "")
     """
     # Imported here: the rest of this package works without Django. aws_failure_reason is
     # the package's one wording of boto errors; GetParameter is what the IAM policy grants.
-    from ..env import AwsClients, aws_failure_reason
-    from ..errors import ConfigError
-    from ..maintenance import maintenance_settings
+    from ..settings.env import AwsClients, aws_failure_reason
+    from ..settings.errors import ConfigError
+    from ..settings.maintenance import maintenance_settings
 
     environ = os.environ if environ is None else environ
     raw = environ.get("MAINTENANCE_PARAMETER", "").strip()

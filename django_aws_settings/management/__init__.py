@@ -16,8 +16,8 @@ from ..cutover import (
     database_from_url,
     label_of,
 )
-from ..env import AwsClients, fetch_reference, parse_reference
-from ..errors import ConfigError
+from ..settings.env import AwsClients, fetch_reference, parse_reference
+from ..settings.errors import ConfigError
 
 # Django's connection parameters that are Python objects for its own cursor, not libpq's.
 _DJANGO_ONLY_PARAMS = ("cursor_factory", "context")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django_aws_settings.celery import celery_settings
+from django_aws_settings.settings.celery import celery_settings
 
 SECRET_KEY = "celery-app-tests-only"  # a test project, never deployed
 INSTALLED_APPS: list[str] = []

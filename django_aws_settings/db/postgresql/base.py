@@ -28,8 +28,8 @@ from typing import Any, TypeVar
 from django.db.backends.postgresql import base as postgresql
 from django.utils.functional import cached_property
 
-from ...env import AwsClients, fetch_reference, parse_reference
-from ...errors import ConfigError
+from ...settings.env import AwsClients, fetch_reference, parse_reference
+from ...settings.errors import ConfigError
 
 logger = logging.getLogger("django_aws_settings.db")
 

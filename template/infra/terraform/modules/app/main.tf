@@ -15,7 +15,7 @@ data "aws_iam_openid_connect_provider" "github" {
 locals {
   name             = "${var.project}-${var.environment}"
   metric_namespace = "${var.project}/${var.environment}"
-  # One bucket: media under media/, static files under static/ (django_aws_settings.storages).
+  # One bucket: media under media/, static files under static/ (django_aws_settings.settings.storages).
   bucket_name      = var.media_on_s3 || var.static_on_s3 ? "${local.name}-files-${data.aws_caller_identity.current.account_id}" : null
   postgres_version = coalesce(var.postgres_version, var.database_engine == "rds-postgres" ? "17" : "17.4")
 }

@@ -231,7 +231,7 @@ data "aws_iam_policy_document" "task" {
   }
 
   # A busy Celery worker protects its own task from scale-in and deployments through the
-  # ECS agent (django_aws_settings.task_protection), which calls these with the task role.
+  # ECS agent (django_aws_settings.runtime.task_protection), which calls these with the task role.
   statement {
     sid       = "TaskProtection"
     actions   = ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]

@@ -241,7 +241,7 @@ resource "aws_cloudfront_response_headers_policy" "media" {
       referrer_policy = "strict-origin-when-cross-origin"
       override        = true
     }
-    # The same as the app's own responses (django_aws_settings.security's SECURE_HSTS_*).
+    # The same as the app's own responses (django_aws_settings.settings.security's SECURE_HSTS_*).
     strict_transport_security {
       access_control_max_age_sec = 31536000
       include_subdomains         = true

@@ -29,7 +29,7 @@ variable "public_subnet_ids" {
 }
 
 variable "health_check_path" {
-  description = "The path the load balancer checks (django_aws_settings.health.HEALTH_PATH)."
+  description = "The path the load balancer checks (django_aws_settings.runtime.health.HEALTH_PATH)."
   type        = string
   default     = "/healthz"
 }

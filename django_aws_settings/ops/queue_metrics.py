@@ -27,8 +27,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .celery import BROKER_VARIABLE, celery_settings
-from .errors import ConfigError, Problem
+from ..settings.celery import BROKER_VARIABLE, celery_settings
+from ..settings.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient

@@ -15,9 +15,11 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
+from ..settings.middleware import HEALTH_MIDDLEWARE
+
 HEALTH_PATH = "/healthz"
 READINESS_PATH = "/readyz"
-MIDDLEWARE = "django_aws_settings.health.HealthCheckMiddleware"
+MIDDLEWARE = HEALTH_MIDDLEWARE
 
 _METHODS = ("GET", "HEAD")
 _CACHE_KEY_PREFIX = "django-aws-settings:readyz:"

@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..settings.errors import ConfigError, Problem
 from .ecs import NAME as APP_NAME
-from .errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient

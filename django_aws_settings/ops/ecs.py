@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, Problem
+from ..settings.errors import ConfigError, Problem
 
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")

@@ -29,7 +29,6 @@ from .databases import SOURCE_VARIABLES as DATABASE_VARIABLES
 from .databases import databases
 from .env import Reader, ResolvedEnviron, resolved
 from .errors import ConfigError, Problems
-from .health import HealthCheckMiddleware
 from .hosts import SOURCE_VARIABLES as HOST_VARIABLES
 from .hosts import allowed_hosts, csrf_trusted_origins
 from .logs import SOURCE_VARIABLES as LOG_VARIABLES
@@ -37,6 +36,7 @@ from .logs import logging_config
 from .maintenance import SETTING as MAINTENANCE_SETTING
 from .maintenance import SOURCE_VARIABLES as MAINTENANCE_VARIABLES
 from .maintenance import maintenance_settings, with_maintenance_middleware
+from .middleware import HEALTH_MIDDLEWARE, SECURITY_MIDDLEWARE, WHITENOISE_MIDDLEWARE
 from .security import SOURCE_VARIABLES as SECURITY_VARIABLES
 from .security import security_settings
 from .storages import S3_STATIC_BACKEND, storage_urls, storages
@@ -45,9 +45,6 @@ from .storages import SOURCE_VARIABLES as STORAGE_VARIABLES
 logger = logging.getLogger(__name__)
 
 APP = "django_aws_settings"
-HEALTH_MIDDLEWARE = f"{HealthCheckMiddleware.__module__}.{HealthCheckMiddleware.__qualname__}"
-SECURITY_MIDDLEWARE = "django.middleware.security.SecurityMiddleware"
-WHITENOISE_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
 # Celery keys that describe the connection: they follow the environment, never the module.
 CELERY_CONNECTION_KEYS = frozenset(
     {

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from .env import Reader
+from ..settings.env import Reader
 
 _r = Reader(os.environ)
 

@@ -12,9 +12,11 @@ The health endpoints always answer (the health middleware runs first, and this o
 ``/healthz`` and ``/readyz`` through as well), so ECS does not replace the tasks while
 they deliberately refuse traffic. Clients asking for JSON get a JSON 503.
 
-configure() places the middleware after SecurityMiddleware and WhiteNoise (503s still get
-the security headers, static files still load) and before sessions, authentication and
-CSRF, which would touch the database that is being moved.
+The settings side (``MAINTENANCE_*`` into ``DJANGO_AWS_MAINTENANCE``) is
+``django_aws_settings.settings.maintenance``. configure() places the middleware after
+SecurityMiddleware and WhiteNoise (503s still get the security headers, static files still
+load) and before sessions, authentication and CSRF, which would touch the database that is
+being moved.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,80 +34,27 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
-from .env import reader
+from ..settings.maintenance import (
+    DEFAULT_POLL_SECONDS,
+    DEFAULT_RETRY_AFTER,
+    MODES,
+    OFF,
+    ON,
+    READ_ONLY,
+    SETTING,
+    enabled,
+    maintenance_settings,
+)
 from .health import HEALTH_PATH, READINESS_PATH
-from .health import MIDDLEWARE as HEALTH_MIDDLEWARE
 
 logger = logging.getLogger(__name__)
 
-OFF, ON, READ_ONLY = "off", "on", "read-only"
-MODES = (OFF, ON, READ_ONLY)
-SETTING = "DJANGO_AWS_MAINTENANCE"
-SOURCE_VARIABLES = (
-    "MAINTENANCE_MODE",
-    "MAINTENANCE_PARAMETER",
-    "MAINTENANCE_POLL_SECONDS",
-    "MAINTENANCE_RETRY_AFTER",
-)
-MIDDLEWARE = "django_aws_settings.maintenance.MaintenanceModeMiddleware"
 TEMPLATE = "django_aws_settings/maintenance.html"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-DEFAULT_POLL_SECONDS = 10
-DEFAULT_RETRY_AFTER = 300
-# Middleware that must stay in front: health answers first, then security headers/redirects,
-# then WhiteNoise serves static files (the page itself needs none, other cached pages do).
-_AHEAD = (
-    HEALTH_MIDDLEWARE,
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-)
-_TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
-
-
-def maintenance_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """``{"DJANGO_AWS_MAINTENANCE": {"MODE", "PARAMETER", "POLL_SECONDS", "RETRY_AFTER"}}``."""
-    r = reader(environ)
-    mode = r.choice("MAINTENANCE_MODE", MODES, OFF)
-    parameter = r.text("MAINTENANCE_PARAMETER")
-    if parameter is not None and not (parameter.startswith(("/", "arn:"))):
-        r.problem(
-            "MAINTENANCE_PARAMETER",
-            "expected an SSM parameter name such as /shop/production/MAINTENANCE_MODE"
-            " (the name itself, not an ssm: reference, which would be resolved to its value)",
-        )
-    poll = r.integer("MAINTENANCE_POLL_SECONDS", DEFAULT_POLL_SECONDS, minimum=0, maximum=3600)
-    retry_after = r.integer("MAINTENANCE_RETRY_AFTER", DEFAULT_RETRY_AFTER, minimum=1)
-    r.raise_if_any()
-    return {
-        SETTING: {
-            "MODE": mode,
-            "PARAMETER": parameter,
-            "POLL_SECONDS": poll,
-            "RETRY_AFTER": retry_after,
-        }
-    }
-
-
-def enabled(maintenance: Mapping[str, Any]) -> bool:
-    """Whether the middleware has anything to do: a mode other than off, or a live switch."""
-    return maintenance.get("MODE", OFF) != OFF or bool(maintenance.get("PARAMETER"))
-
-
-def with_maintenance_middleware(
-    middleware: Sequence[str], maintenance: Mapping[str, Any]
-) -> list[str]:
-    """MIDDLEWARE with this middleware right after health/security/WhiteNoise when
-    maintenance is configured, and without it otherwise (configure() owns the entry)."""
-    rest = [entry for entry in middleware if entry != MIDDLEWARE]
-    if not enabled(maintenance):
-        return rest
-    position = 0
-    while position < len(rest) and rest[position] in _AHEAD:
-        position += 1
-    return [*rest[:position], MIDDLEWARE, *rest[position:]]
 
 
 class MaintenanceSwitch:
@@ -337,17 +286,10 @@ def _configuration() -> dict[str, Any]:
 
 
 __all__ = [
-    "MIDDLEWARE",
-    "MODES",
-    "SETTING",
-    "SOURCE_VARIABLES",
     "MaintenanceModeMiddleware",
     "MaintenanceSwitch",
     "blocks",
-    "enabled",
     "maintenance_page",
     "maintenance_response",
-    "maintenance_settings",
     "wants_json",
-    "with_maintenance_middleware",
 ]

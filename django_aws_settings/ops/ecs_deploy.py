@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..settings.errors import ConfigError
 from .ecs import render_task_definition, validation_errors
-from .errors import ConfigError
 from .run_task import EcsCommandError, aws_errors
 
 if TYPE_CHECKING:

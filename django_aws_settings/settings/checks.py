@@ -10,11 +10,10 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from .health import HealthCheckMiddleware
+from .middleware import HEALTH_MIDDLEWARE
 from .redis_urls import RedisUrl, parsed_redis_url
 
 _ID = "django_aws_settings."
-HEALTH_MIDDLEWARE = f"{HealthCheckMiddleware.__module__}.{HealthCheckMiddleware.__qualname__}"
 LOCAL_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",

@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from .errors import ConfigError, Problem
+from ..settings.errors import ConfigError, Problem
 
 DEFAULT_THROUGHPUT = 25.0  # MiB/s; pg_dump | pg_restore or a DMS full load over the network
 LARGEST_TABLES = 10

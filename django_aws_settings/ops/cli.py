@@ -9,8 +9,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import config_import, ecs_cli, queue_metrics, source_check
-from .errors import ConfigError
+from ..cutover import source_check
+from ..settings.errors import ConfigError
+from . import config_import, ecs_cli, queue_metrics
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 COMMAND_GROUPS: tuple[Register, ...] = (

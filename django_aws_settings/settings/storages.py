@@ -20,7 +20,7 @@ SOURCE_VARIABLES = ("AWS_STORAGE_BUCKET_NAME", "STATIC_BACKEND")
 
 S3_MEDIA_BACKEND = "storages.backends.s3.S3Storage"
 # S3ManifestStaticStorage with a manifest per release (static_storage.py says why).
-S3_STATIC_BACKEND = "django_aws_settings.static_storage.ReleaseManifestStaticStorage"
+S3_STATIC_BACKEND = "django_aws_settings.runtime.static_storage.ReleaseManifestStaticStorage"
 WHITENOISE_BACKEND = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 FILESYSTEM_BACKEND = "django.core.files.storage.FileSystemStorage"
 STATICFILES_BACKEND = "django.contrib.staticfiles.storage.StaticFilesStorage"

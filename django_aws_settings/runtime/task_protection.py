@@ -33,14 +33,14 @@ from typing import Any
 
 from celery import signals
 
-from .celery import (
+from ..settings.celery import (
     ECS_AGENT_VARIABLE,
     PROTECTION_MAX_MINUTES,
     ProtectionOptions,
     protection_options,
 )
-from .env import Reader
-from .errors import ConfigError
+from ..settings.env import Reader
+from ..settings.errors import ConfigError
 
 STATE_PATH = "/task-protection/v1/state"
 NO_LIMIT_MINUTES = 120  # the API's own default, for tasks without a time limit

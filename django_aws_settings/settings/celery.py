@@ -87,7 +87,7 @@ DEFAULT_SOFT_SHUTDOWN_TIMEOUT = 100
 MAX_SOFT_SHUTDOWN_TIMEOUT = 110
 
 # A worker on ECS protects its task from scale-in and deployments while it runs tasks.
-TASK_PROTECTION_MODULE = "django_aws_settings.task_protection"
+TASK_PROTECTION_MODULE = "django_aws_settings.runtime.task_protection"
 ECS_AGENT_VARIABLE = "ECS_AGENT_URI"  # the ECS agent sets it in every container it starts
 PROTECTION_MAX_MINUTES = 2880  # UpdateTaskProtection's limit (48 hours)
 

@@ -1,0 +1,3 @@
+"""Operator and CI commands that run outside any Django process: the ``django-aws`` CLI
+(``ecs render|register|run-task|deploy``, ``config import``, ``queues publish-depth``,
+``cutover check-source``)."""
