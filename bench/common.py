@@ -5,8 +5,8 @@ describe.
 
 The services (moto, PostgreSQL clusters), the sample project's git copy and Copier
 render, the rendered project's containers and the processes that run their commands come
-from the test suite's helpers in tests/services.py and tests/template_support.py, so a
-benchmark runs exactly what the end-to-end tests run.
+from the test suite's harnesses in tests/support/, so a benchmark runs exactly what the
+end-to-end tests run.
 """
 
 from __future__ import annotations
@@ -27,23 +27,21 @@ from typing import TYPE_CHECKING, Any, Literal
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "tests"))  # services.py, template_support.py
+    sys.path.insert(0, str(REPO_ROOT / "tests"))  # the support package
 
-from services import LOOPBACK, Aws, MotoServer, free_port  # noqa: E402
-from template_support import (  # noqa: E402
+from support.moto_server import Aws, MotoServer  # noqa: E402
+from support.processes import LOOPBACK, Process, free_port, http_request, running  # noqa: E402
+from support.template import (  # noqa: E402
     ALB_HEALTH_CHECK,
     BEHIND_ALB,
     REQUIRED_ANSWERS,
     RUN_ANSWERS,
     RUN_REGION,
-    Process,
     RenderedProject,
     fake_aws,
     host_plumbing,
-    http_request,
     media_signing,
     render,
-    running,
     sample_copy,
 )
 

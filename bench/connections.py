@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from services import TlsPostgres
+    from support.postgres import TlsPostgres
 
     from .common import Options, Result, SampleProject
 
@@ -74,7 +74,8 @@ class Load:
 
 
 def run(options: Options) -> Result:
-    from services import CertificateAuthority, start_tls_postgres
+    from support.certificates import CertificateAuthority
+    from support.postgres import start_tls_postgres
 
     from .common import DatabaseTarget, Result, log, moto, sample_project
 

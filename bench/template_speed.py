@@ -45,7 +45,7 @@ CHANGE = "\n# v1.1.0: one more line, so that copier update has a diff to apply.\
 
 
 def run(options: Options) -> Result:
-    from template_support import ANSWERS_FILE, commit_all, sample_copy
+    from support.template import ANSWERS_FILE, commit_all, sample_copy
 
     from .common import RUN_ANSWERS, Result, Sample, log
 
@@ -118,7 +118,7 @@ def floor_repository(root: Path) -> Path:
 
 
 def tag_twice(root: Path) -> Path:
-    from template_support import commit_all, git
+    from support.template import commit_all, git
 
     git(root, "init", "-q")
     commit_all(root, "Release 1.0.0")

@@ -32,7 +32,7 @@ import psycopg
 from psycopg import sql
 
 if TYPE_CHECKING:
-    from services import DatabaseFactory
+    from support.postgres import DatabaseFactory
 
     from .common import Options, Result
 
@@ -57,7 +57,7 @@ _FILL = (
 
 
 def run(options: Options) -> Result:
-    from services import DatabaseFactory, PgServer, drop_stale_objects
+    from support.postgres import DatabaseFactory, PgServer, drop_stale_objects
 
     from .common import Result, Sample, log
 
@@ -202,7 +202,8 @@ def grow(url: str, now: list[int], wanted: list[int]) -> list[int]:
 
 def copy_of(factory: DatabaseFactory, source: str) -> str:
     """An exact copy of ``source``, file by file, dropped with the factory's databases."""
-    from services import dbname_of, unique_name
+    from support.postgres import dbname_of
+    from support.processes import unique_name
 
     name = unique_name("verify_target")
     with factory.server.connect() as conn:
@@ -216,7 +217,7 @@ def copy_of(factory: DatabaseFactory, source: str) -> str:
 
 
 def drop(factory: DatabaseFactory, url: str) -> None:
-    from services import dbname_of
+    from support.postgres import dbname_of
 
     name = dbname_of(url)
     with factory.server.connect() as conn:

