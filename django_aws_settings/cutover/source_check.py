@@ -161,16 +161,17 @@ def inspect_source(url: str, *, throughput: float = DEFAULT_THROUGHPUT) -> Sourc
         )
         raise ConfigError([problem]) from None
 
+    if not url.strip():
+        # libpq would connect to its defaults (PGHOST, the local socket): not what was meant.
+        raise ConfigError([Problem("check-source", f"the URL is empty; expected {EXPECTED_URL}")])
     try:
         params = conninfo_to_dict(url)
     except psycopg.Error:
         # libpq quotes the offending part of the string, which may be the password.
-        problem = Problem(
-            "check-source",
-            "the URL is not a valid PostgreSQL URL; expected"
-            " postgres://user:password@host:5432/dbname (percent-encode special characters)",
-        )
-        raise ConfigError([problem]) from None
+        raise ConfigError([Problem("check-source", _NOT_A_URL)]) from None
+    misparsed = _misparsed(url, params)
+    if misparsed is not None:
+        raise ConfigError([Problem("check-source", f"{_NOT_A_URL}: {misparsed}")])
     where = _describe(params)
     try:
         connection = psycopg.connect(
@@ -299,6 +300,33 @@ def _privilege_check(user: str, superuser: bool, replication: bool, rds_replicat
         f"{user} has no REPLICATION attribute and is not in rds_replication"
         f" (self-managed: ALTER ROLE {user} REPLICATION; RDS: GRANT rds_replication TO {user})",
     )
+
+
+EXPECTED_URL = "postgres://user:password@host:5432/dbname"
+_NOT_A_URL = (
+    f"the URL is not a valid PostgreSQL URL; expected {EXPECTED_URL}"
+    " (percent-encode special characters)"
+)
+_URI_SCHEMES = ("postgres://", "postgresql://")
+
+
+def _misparsed(url: str, params: dict[str, Any]) -> str | None:
+    """Why libpq's reading of ``url`` is not the one meant, in words that quote no part of
+    it, or None. libpq ends the user:password part at the first "/", so a password with an
+    unencoded "/" moves its tail (and the host) into the database name, and the host and
+    port into odd places: then every part after the user name may hold the password."""
+    if url.strip().lower().startswith(_URI_SCHEMES):
+        authority, slash, rest = url.strip().partition("://")[2].partition("/")
+        if slash and "@" in rest.partition("?")[0]:
+            return "an '@' after the first '/' (a password with an unencoded '/'?)"
+        if authority.count("@") > 1:
+            return "more than one '@' before the host (a password with an unencoded '@'?)"
+    ports = str(params.get("port") or "")
+    if ports and not all(p.isdigit() and 0 < int(p) < 65536 for p in ports.split(",") if p):
+        return "the port is not a number from 1 to 65535"
+    if not (params.get("host") or params.get("hostaddr")):
+        return "no host (libpq would connect to its defaults)"
+    return None
 
 
 def _describe(params: dict[str, Any]) -> str:
@@ -430,9 +458,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _check_source(arguments: argparse.Namespace) -> int:
-    if arguments.throughput <= 0:
+    if not 0 < arguments.throughput < math.inf:  # also refuses nan
         raise ConfigError([Problem("--throughput", "expected a positive number of MiB/s")])
-    url = sys.stdin.readline().strip() if arguments.url == "-" else arguments.url
+    if arguments.url == "-":
+        try:
+            url = sys.stdin.readline().strip()
+        except UnicodeDecodeError:
+            raise ConfigError([Problem("check-source", "stdin is not UTF-8 text")]) from None
+        if not url:
+            raise ConfigError(
+                [Problem("check-source", f"nothing on stdin; expected one line: {EXPECTED_URL}")]
+            )
+    else:
+        url = arguments.url
     report = inspect_source(url, throughput=arguments.throughput)
     if arguments.json:
         json.dump(report_json(report), sys.stdout, indent=2)

@@ -6,8 +6,10 @@ Each command group lives in its own module and adds its parsers through ``regist
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from ..cutover import source_check
 from ..settings.errors import ConfigError
@@ -22,8 +24,20 @@ COMMAND_GROUPS: tuple[Register, ...] = (
 )
 
 
+EXIT_BAD_INPUT = 2  # bad input, or AWS / the broker / the database refused or did not answer
+EXIT_INTERNAL = 3  # a bug: the message names the exception type only
+TRACEBACK_VARIABLE = "DJANGO_AWS_TRACEBACK"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="django-aws", description=__doc__.splitlines()[0])
+    root: argparse.ArgumentParser = _Parser(prog="django-aws", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
     for register in COMMAND_GROUPS:
         register(commands)
@@ -37,10 +51,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = arguments.handler(arguments)
     except ConfigError as error:
         print(f"django-aws: {error}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except OSError as error:
-        print(f"django-aws: {error.strerror}: {error.filename}", file=sys.stderr)
-        return 2
+        where = f": {error.filename}" if error.filename is not None else ""
+        print(f"django-aws: {error.strerror or type(error).__name__}{where}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("django-aws: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        # Never a traceback on an operator's terminal (a message may quote a value);
+        # DJANGO_AWS_TRACEBACK=1 shows it when reporting the bug.
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        print(
+            f"django-aws: internal error ({type(error).__name__}); run again with "
+            f"{TRACEBACK_VARIABLE}=1 to see the traceback",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     return code
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..settings.errors import ConfigError, Problem
+from .aws import operator_client, operator_session
 from .ecs import NAME as APP_NAME
 
 if TYPE_CHECKING:
@@ -301,22 +302,20 @@ class ImportClients:
 
     @classmethod
     def create(cls, region: str | None = None) -> ImportClients:
-        """Clients from boto3's default chain (profile, SSO, env). The region is ``region``,
-        else ``AWS_REGION`` (which boto3 itself ignores), else boto3's own lookup
-        (``AWS_DEFAULT_REGION``, the profile). Endpoints follow ``AWS_ENDPOINT_URL[_<SERVICE>]``,
-        which botocore reads itself."""
-        import os
-
-        import boto3
+        """Clients from boto3's default credential chain (profile, SSO, env) in the region
+        of ``--region``, AWS_REGION or AWS_DEFAULT_REGION, each call bounded (ops/aws.py).
+        Endpoints follow ``AWS_ENDPOINT_URL[_<SERVICE>]``, which botocore reads itself."""
         from botocore.exceptions import BotoCoreError
 
-        session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+        session = operator_session(region)
         try:
             return cls(
-                session.client("secretsmanager"), session.client("ssm"), session.client("sts")
+                *(operator_client(session, name) for name in ("secretsmanager", "ssm", "sts"))
             )
-        except BotoCoreError as error:  # NoRegionError is raised here, before any call
+        except BotoCoreError as error:
             raise _aws_error("boto3", "client", error) from None
+        except ValueError as error:  # an endpoint URL botocore cannot use
+            raise ConfigError([Problem("AWS_ENDPOINT_URL", str(error))]) from None
 
 
 def apply_import(
@@ -474,7 +473,14 @@ def _call(service: str, operation: str, method: Any, **kwargs: Any) -> Any:
 
 def _aws_error(service: str, operation: str, error: Exception) -> ConfigError:
     """One line naming the call and AWS's error code; never the request (it holds values)."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionError,
+        HTTPClientError,
+        NoCredentialsError,
+        NoRegionError,
+    )
 
     if isinstance(error, NoRegionError):
         reason = "no AWS region: pass --region or set AWS_REGION"
@@ -482,6 +488,9 @@ def _aws_error(service: str, operation: str, error: Exception) -> ConfigError:
         reason = "no AWS credentials found (profile, SSO or environment)"
     elif isinstance(error, ClientError):
         reason = f"AWS answered {error.response.get('Error', {}).get('Code', 'an error')}"
+    elif isinstance(error, (ConnectionError, HTTPClientError)):
+        # These name the endpoint URL and never a request value (ParamValidationError would).
+        reason = f"the call failed ({type(error).__name__}: {error})"
     elif isinstance(error, BotoCoreError):
         reason = f"the call failed ({type(error).__name__})"
     else:  # pragma: no cover - _call only passes botocore errors
@@ -589,7 +598,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     command.add_argument("--prefix", help="SSM path; default /<app>/<environment>")
     command.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
-    command.add_argument("--region", help="AWS region; default from the AWS configuration")
+    command.add_argument(
+        "--region", help="default: AWS_REGION / AWS_DEFAULT_REGION / the AWS profile's"
+    )
     command.set_defaults(handler=_import)
 
 

@@ -213,10 +213,12 @@ def _run_task(arguments: argparse.Namespace) -> int:
 def _register_task_definition(arguments: argparse.Namespace) -> int:
     """Only the ARN goes to stdout, so a workflow can capture it."""
     try:
-        ecs, _ = aws_clients(arguments.region)
-        registered = ecs_deploy.register_task_definition(
-            Path(arguments.file), _placeholder_values(arguments), ecs=ecs
+        # The file first: bad input is reported before any AWS configuration is needed.
+        request = ecs_deploy.task_definition_request(
+            Path(arguments.file), _placeholder_values(arguments)
         )
+        ecs, _ = aws_clients(arguments.region)
+        registered = ecs_deploy.register_request(request, ecs=ecs)
     except EcsCommandError as error:
         print(f"django-aws ecs register: {error}", file=sys.stderr)
         return 2
@@ -255,10 +257,12 @@ def _render(arguments: argparse.Namespace) -> int:
     request = render_task_definition(Path(arguments.file), _placeholder_values(arguments))
     errors = validation_errors(request)
     if errors:
-        print(f"{arguments.file}: not a valid RegisterTaskDefinition request:", file=sys.stderr)
-        for error in errors:
-            print(f"  {error}", file=sys.stderr)
-        return 1
+        print(
+            f"django-aws ecs render: {arguments.file}: not a valid RegisterTaskDefinition "
+            f"request: {'; '.join(errors)}",
+            file=sys.stderr,
+        )
+        return 2
     json.dump(request, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..settings.errors import ConfigError
 from .ecs import render_task_definition, validation_errors
@@ -52,6 +52,13 @@ def register_task_definition(
     Raises EcsCommandError (one line) for an unreadable file, a bad placeholder value,
     a request the model rejects, or an API error; nothing is sent unless it is valid.
     """
+    return register_request(task_definition_request(path, values), ecs=ecs)
+
+
+def task_definition_request(path: Path, values: Mapping[str, str]) -> dict[str, Any]:
+    """The rendered request in ``path``, checked against botocore's model; EcsCommandError
+    (one line) for an unreadable file, a bad placeholder value or a request the model
+    rejects."""
     try:
         request = render_task_definition(path, values)
     except ConfigError as error:
@@ -63,6 +70,11 @@ def register_task_definition(
         raise EcsCommandError(
             f"{path}: not a valid RegisterTaskDefinition request: {'; '.join(errors)}"
         )
+    return request
+
+
+def register_request(request: Mapping[str, Any], *, ecs: ECSClient) -> TaskDefinitionTypeDef:
+    """RegisterTaskDefinition; EcsCommandError (one line) for an API error."""
     with aws_errors(f"RegisterTaskDefinition {request['family']}"):
         response = ecs.register_task_definition(**request)
     return response["taskDefinition"]

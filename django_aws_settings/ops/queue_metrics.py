@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..settings.celery import BROKER_VARIABLE, celery_settings
 from ..settings.errors import ConfigError, Problem
+from .aws import operator_client, operator_session
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -189,16 +190,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=f"seconds between measurements (default {DEFAULT_INTERVAL})",
     )
     when.add_argument("--once", action="store_true", help="measure and publish once, then exit")
+    publish.add_argument(
+        "--region", help="CloudWatch's region (default: AWS_REGION, else AWS_DEFAULT_REGION)"
+    )
     publish.set_defaults(handler=_publish_depth)
 
 
 def _publish_depth(arguments: argparse.Namespace) -> int:
-    import boto3
-
     broker = broker_settings(os.environ, arguments.broker_url)
-    cloudwatch = boto3.client("cloudwatch")
+    cloudwatch: CloudWatchClient = operator_client(operator_session(arguments.region), "cloudwatch")
     if arguments.once:
-        depths = publish_once(broker, arguments.queues, arguments.namespace, cloudwatch)
+        depths = _measure(broker, arguments.queues)
+        try:
+            put_queue_depths(cloudwatch, arguments.namespace, depths)
+        except Exception as error:  # noqa: BLE001 - one line naming CloudWatch, no traceback
+            raise ConfigError([Problem("CloudWatch PutMetricData", _aws_reason(error))]) from None
         print(json.dumps({"namespace": arguments.namespace, "depths": depths}))
         return 0
     stop = threading.Event()
@@ -215,6 +221,66 @@ def _publish_depth(arguments: argparse.Namespace) -> int:
         report=lambda line: print(line, flush=True),
     )
     return 0
+
+
+def _measure(broker: Mapping[str, Any], queues: Sequence[str]) -> dict[str, int]:
+    """queue_depths, with a broker failure as one ConfigError line that names the broker by
+    host and port only (its URL may hold a password)."""
+    url = broker["CELERY_BROKER_URL"]
+    try:
+        return queue_depths(
+            url,
+            queues,
+            ssl=broker.get("CELERY_BROKER_USE_SSL"),
+            transport_options=broker.get("CELERY_BROKER_TRANSPORT_OPTIONS"),
+        )
+    except Exception as error:  # noqa: BLE001 - kombu, redis and socket errors alike
+        where = _broker_location(url)
+        reason = f"{type(error).__name__}: {_first_line(error)}"
+        password = _password(url)
+        if password:
+            reason = reason.replace(password, "***")
+        raise ConfigError([Problem("the broker", f"cannot measure {where} ({reason})")]) from None
+
+
+def _broker_location(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "localhost", parts.port
+    except ValueError:
+        return "the broker URL"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def _password(url: str) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "no detail"
+
+
+def _aws_reason(error: Exception) -> str:
+    """One line on a failed CloudWatch call: AWS's error code, or the endpoint it could not
+    reach; never the request."""
+    from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(error, ClientError):
+        return f"AWS answered {error.response.get('Error', {}).get('Code', 'an error')}"
+    if isinstance(error, (ConnectionError, HTTPClientError)):
+        return f"{type(error).__name__}: {error}"
+    if isinstance(error, BotoCoreError):
+        return f"{type(error).__name__}: {error}"
+    raise error
 
 
 def _queue_list(value: str) -> list[str]:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .aws import operator_client, operator_session
+
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_ecs.type_defs import (
@@ -101,28 +103,20 @@ LogsClientFactory = Callable[[str], "CloudWatchLogsClient"]
 
 
 def aws_clients(region: str | None = None) -> tuple[ECSClient, LogsClientFactory]:
-    """Real clients from boto3's default chain (credentials, AWS_REGION, AWS_ENDPOINT_URL).
-
-    Retries are generous because the gate polls for up to the whole timeout and a
-    throttled DescribeTasks must not fail a deploy.
-    """
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=5, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 5}
-    )
-    session = boto3.session.Session(region_name=region)
+    """ECS and CloudWatch Logs clients from boto3's default credential chain, in the region
+    of ``--region``, AWS_REGION or AWS_DEFAULT_REGION (ops/aws.py), each call bounded to
+    LONGEST_CALL_SECONDS: the gate's own ``--timeout`` is the one long wait."""
+    session = operator_session(region)
     try:
         with aws_errors("creating the ECS client"):
-            ecs = session.client("ecs", config=config)
+            ecs: ECSClient = operator_client(session, "ecs")
     except ValueError as error:
-        # An empty region (--region "", or AWS_DEFAULT_REGION: ${{ vars.UNSET }} in a
-        # workflow) gets past botocore's checks and fails building "https://ecs..amazonaws.com".
-        raise EcsCommandError(f"creating the ECS client failed: {error} (empty region?)") from None
+        # An endpoint botocore cannot build a URL from (AWS_ENDPOINT_URL_ECS=nonsense).
+        raise EcsCommandError(f"creating the ECS client failed: {error}") from None
 
     def logs(log_region: str) -> CloudWatchLogsClient:
-        return session.client("logs", region_name=log_region, config=config)
+        client: CloudWatchLogsClient = operator_client(session, "logs", log_region)
+        return client
 
     return ecs, logs
 

@@ -117,10 +117,11 @@ class MaintenanceSwitch:
         else:
             if value not in MODES:
                 if not self._failing:
+                    # Never the value: a mistyped parameter may hold anything, a secret too.
                     logger.warning(
-                        "maintenance: %s holds %r, expected one of %s; keeping mode %r",
+                        "maintenance: %s holds none of %s (the value is not logged); "
+                        "keeping mode %r",
                         self.parameter,
-                        value,
                         ", ".join(MODES),
                         self.current,
                     )
@@ -149,10 +150,12 @@ def _ssm_fetch(name: str) -> str:
             import boto3
             from botocore.config import Config
 
+            from ..settings.env import aws_region
+
             environ = os.environ
             _ssm_client = boto3.session.Session().client(
                 "ssm",
-                region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
+                region_name=aws_region(environ),
                 endpoint_url=environ.get("AWS_ENDPOINT_URL_SSM") or environ.get("AWS_ENDPOINT_URL"),
                 config=Config(
                     connect_timeout=1,

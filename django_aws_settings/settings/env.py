@@ -66,6 +66,18 @@ class ResolvedEnviron(dict[str, str]):
         self.references: dict[str, Reference] = dict(references)
 
 
+def aws_region(environ: Mapping[str, str] | None = None) -> str | None:
+    """The region every AWS client of this package uses: ``AWS_REGION`` (what ECS and the
+    AWS docs set), else ``AWS_DEFAULT_REGION`` (the only one botocore reads), else None;
+    blank values count as unset."""
+    environ = os.environ if environ is None else environ
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        value = environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
 class AwsClients:
     """Lazily created boto3 clients with bounded timeouts and retries.
 
@@ -85,7 +97,7 @@ class AwsClients:
 
     @property
     def region(self) -> str | None:
-        return self._environ.get("AWS_REGION") or self._environ.get("AWS_DEFAULT_REGION") or None
+        return aws_region(self._environ)
 
     def _endpoint(self, service_env_name: str) -> str | None:
         return (
@@ -380,6 +392,7 @@ __all__ = [
     "Reference",
     "ResolvedEnviron",
     "aws_failure_reason",
+    "aws_region",
     "fetch_reference",
     "parse_reference",
     "reader",

@@ -938,8 +938,8 @@ def test_register_bad_placeholder_value_exits_2(
     out = capsys.readouterr()
     assert (code, out.out) == (2, "")
     assert out.err == (
-        "django-aws ecs register: environment: expected lowercase letters, digits and "
-        "dashes, got 'Staging'\n"
+        "django-aws ecs register: --environment: expected lowercase letters, digits and "
+        "dashes (at most 31), got 'Staging'\n"
     )
     assert len(cli_environ.requests) == 0
 
@@ -1023,8 +1023,8 @@ def test_deploy_with_an_empty_region_exits_2(
 
     assert code == 2
     assert capsys.readouterr().err == (
-        "django-aws ecs deploy: creating the ECS client failed: Invalid endpoint: "
-        "https://ecs..amazonaws.com (empty region?)\n"
+        "django-aws: django-aws-settings: --region: no AWS region: pass --region or set "
+        "AWS_REGION\n"
     )
 
 

@@ -1025,9 +1025,9 @@ def test_cli_network_sources_are_exclusive(capsys: pytest.CaptureFixture[str]) -
         main([*gate_argv(), "--subnets", "subnet-1"])
 
     assert exit_.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
+    assert capsys.readouterr().err == (
         "django-aws ecs run-task: error: argument --subnets: not allowed with argument "
-        "--network-from-service"
+        "--network-from-service (see django-aws ecs run-task --help)\n"
     )
 
 
@@ -1043,5 +1043,6 @@ def test_cli_without_a_region_exits_2(
 
     assert code == 2
     assert capsys.readouterr().err == (
-        "django-aws ecs run-task: creating the ECS client failed: You must specify a region.\n"
+        "django-aws: django-aws-settings: --region: no AWS region: pass --region or set "
+        "AWS_REGION\n"
     )
