@@ -18,6 +18,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (8 ms); m
 if TYPE_CHECKING:
     from typing import Any
 
+    from .settings.bridge import bridge_environment
     from .settings.caches import caches
     from .settings.celery import celery_settings
     from .settings.configure import configure
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "allowed_hosts",
+    "bridge_environment",
     "caches",
     "celery_settings",
     "configure",
@@ -50,6 +52,7 @@ __all__ = [
 _SOURCES = {
     "ConfigError": "settings.errors",
     "allowed_hosts": "settings.hosts",
+    "bridge_environment": "settings.bridge",
     "caches": "settings.caches",
     "celery_settings": "settings.celery",
     "configure": "settings.configure",

@@ -39,6 +39,11 @@ LOCAL_BACKENDS = {"locmem": LOCMEM_BACKEND, "dummy": DUMMY_BACKEND}
 DEFAULT_SOCKET_TIMEOUT = 1.0
 DEFAULT_SOCKET_CONNECT_TIMEOUT = 1.0
 DEFAULT_KEY_PREFIX = "django"
+PROJECT_VARIABLE = "DJANGO_AWS_PROJECT"
+# Settings packages named by a layout, not by the project (cookiecutter-django's "config").
+GENERIC_PACKAGES = frozenset(
+    {"config", "settings", "project", "core", "app", "src", "conf", "django_project", "mysite"}
+)
 EXPECTED_URL = (
     "a redis://, rediss://, valkey://, valkeys:// URL, or locmem:// or dummy:// "
     "to choose a local cache"
@@ -116,10 +121,15 @@ def _apart_from_celery(r: Reader, url: RedisUrl) -> RedisUrl:
 
 
 def _key_prefix(r: Reader) -> str:
-    """CACHE_KEY_PREFIX, else the project package (so apps sharing one Redis never collide)."""
+    """CACHE_KEY_PREFIX, else the project's name, so apps sharing one Redis never collide:
+    DJANGO_AWS_PROJECT (the generated task definitions set it), else the settings package
+    unless it is a name every project of a layout shares (``config``, ``settings``...)."""
     prefix = r.text("CACHE_KEY_PREFIX")
     if prefix is None:
-        project = (r.text("DJANGO_SETTINGS_MODULE") or "").split(".", 1)[0]
+        project = r.text(PROJECT_VARIABLE)
+        if project is None:
+            package = (r.text("DJANGO_SETTINGS_MODULE") or "").split(".", 1)[0]
+            project = package if package and package not in GENERIC_PACKAGES else None
         return project or DEFAULT_KEY_PREFIX
     if not _KEY_PREFIX.fullmatch(prefix):
         r.problem("CACHE_KEY_PREFIX", "expected at most 100 printable characters without spaces")

@@ -1,16 +1,19 @@
 """configure(globals()): the one line at the end of a settings module.
 
-Precedence, per setting (documented in docs/configure.md):
+Precedence, per setting (the full table is in docs/configure.md):
 1. A value the environment gives always wins over the settings module.
-2. In production every builder's result wins: required values must come from the
-   environment, so a forgotten SQLite DATABASES or a hard-coded SECRET_KEY in the module
-   cannot be used silently.
+2. In production the connection settings the package builds win: required values must come
+   from the environment, so a forgotten SQLite DATABASES or a hard-coded SECRET_KEY in the
+   module cannot be used silently.
 3. In development, a setting the module already defines is kept unless the environment
-   configures it; otherwise the embedded default (SQLite, local memory, filesystem) is used.
-4. Safe-to-keep settings are kept from the module: LOGGING (unless LOG_LEVEL or
-   LOG_FORMAT is set), CELERY_* tuning keys (unless the same name is in the environment;
-   the connection keys always follow it), other aliases of DATABASES/CACHES/STORAGES, and
-   CSRF_TRUSTED_ORIGINS (merged).
+   configures it; otherwise the embedded default (SQLite, local memory, filesystem) is used,
+   and the app is served over plain http even if the module forces the HTTPS redirect.
+4. Merge, never replace: each DATABASES/CACHES/STORAGES alias keeps every key the package
+   does not build (settings/merge.py); the module's CELERY_RESULT_BACKEND, MEDIA_ROOT,
+   HSTS policy, cache KEY_PREFIX, LOGGING (unless LOG_* is set) and CELERY_* tuning keys
+   stay; CSRF_TRUSTED_ORIGINS are merged.
+
+Every setting written is recorded (settings/report.py, ``manage.py configured_settings``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from .bridge import without_composed
 from .caches import SOURCE_VARIABLES as CACHE_VARIABLES
 from .caches import caches
 from .celery import SOURCE_VARIABLES as CELERY_VARIABLES
@@ -36,9 +40,11 @@ from .logs import logging_config
 from .maintenance import SETTING as MAINTENANCE_SETTING
 from .maintenance import SOURCE_VARIABLES as MAINTENANCE_VARIABLES
 from .maintenance import maintenance_settings, with_maintenance_middleware
+from .merge import merged_aliases
 from .middleware import HEALTH_MIDDLEWARE, SECURITY_MIDDLEWARE, WHITENOISE_MIDDLEWARE
+from .report import MISSING, SettingChange, record, source_of
+from .security import HSTS_SETTINGS, HSTS_VARIABLES, security_settings
 from .security import SOURCE_VARIABLES as SECURITY_VARIABLES
-from .security import security_settings
 from .storages import S3_STATIC_BACKEND, storage_urls, storages
 from .storages import SOURCE_VARIABLES as STORAGE_VARIABLES
 
@@ -57,7 +63,17 @@ CELERY_CONNECTION_KEYS = frozenset(
         "CELERY_TASK_EAGER_PROPAGATES",
     }
 )
+RESULT_BACKEND = "CELERY_RESULT_BACKEND"
 ALIASED = ("DATABASES", "CACHES", "STORAGES")
+# Served over plain http in development: these would redirect or drop cookies there.
+HTTPS_ONLY = {
+    "SECURE_SSL_REDIRECT": False,
+    "SESSION_COOKIE_SECURE": False,
+    "CSRF_COOKIE_SECURE": False,
+    "SECURE_HSTS_SECONDS": 0,
+}
+# Apps that only exist to use Celery: having one installed means the app uses Celery.
+CELERY_APPS = ("django_celery_beat", "django_celery_results")
 
 _announced = False
 
@@ -69,10 +85,11 @@ def configure(
 
     Raises one ConfigError that lists every problem found; writes nothing in that case.
     """
-    env = resolved(os.environ if environ is None else environ)
+    env = resolved(without_composed(os.environ if environ is None else environ))
     r = Reader(env)
     base_dir = Path(namespace.get("BASE_DIR") or Path.cwd())
     asgi = r.flag("DJANGO_ASGI", default=False)
+    celery_required = r.flag("CELERY_REQUIRED", default=_uses_celery(namespace))
     problems = Problems()
     problems.items.extend(r.problems.items)
 
@@ -88,8 +105,13 @@ def configure(
             problems.extend(error)
             return None
         given = any(env.get(name, "").strip() for name in source)
-        return _Part(values, given or (production_wins and r.production))
+        return _Part(
+            values,
+            given or (production_wins and r.production),
+            source_of(source, env, env.references),
+        )
 
+    media_root = namespace.get("MEDIA_ROOT") or None
     parts = [
         build(SECURITY_VARIABLES, lambda: security_settings(env)),
         build(
@@ -107,11 +129,11 @@ def configure(
         build(
             STORAGE_VARIABLES,
             lambda: {
-                "STORAGES": storages(env, base_dir=base_dir),
-                **storage_urls(env, base_dir=base_dir),
+                "STORAGES": storages(env, base_dir=base_dir, media_root=media_root),
+                **storage_urls(env, base_dir=base_dir, media_root=media_root),
             },
         ),
-        build(CELERY_VARIABLES, lambda: celery_settings(env)),
+        build(CELERY_VARIABLES, lambda: celery_settings(env, required=celery_required)),
         build(MAINTENANCE_VARIABLES, lambda: maintenance_settings(env)),
         # A LOGGING the module wrote (Sentry, extra handlers) is kept unless LOG_* is set.
         build(
@@ -120,12 +142,19 @@ def configure(
             production_wins=False,
         ),
     ]
+    if r.production:
+        _refuse_silently_private_media(namespace, env, problems)
     problems.raise_if_any()
 
-    module_broker = "CELERY_BROKER_URL" in namespace
+    before = {key: namespace.get(key, MISSING) for part in parts if part for key in part.values}
+    before.update({key: namespace.get(key, MISSING) for key in _ALWAYS_WRITTEN})
+    sources: dict[str, str] = {}
     for part in parts:
         assert part is not None  # every failure raised above
-        _apply(namespace, part, environ=env, module_broker=module_broker)
+        if r.production and not celery_required and part.values.get("CELERY_TASK_ALWAYS_EAGER"):
+            continue  # no broker and no sign of Celery: the app does not use it
+        for key in _apply(namespace, part, environ=env, before=before):
+            sources[key] = part.source
     namespace["DJANGO_AWS_SETTINGS"] = {"ENVIRONMENT": r.name, "ASGI": asgi}
     namespace["INSTALLED_APPS"] = _with_app(list(namespace.get("INSTALLED_APPS", [])))
     namespace["MIDDLEWARE"] = _with_middleware(
@@ -134,16 +163,30 @@ def configure(
     namespace["MIDDLEWARE"] = with_maintenance_middleware(
         namespace["MIDDLEWARE"], namespace[MAINTENANCE_SETTING]
     )
-    if not r.production:
-        _announce(env, namespace)
+    over_http = [] if r.production else _serve_over_http(namespace, before, sources)
+    changes = [
+        SettingChange(key, before[key], namespace[key], sources.get(key, "django-aws-settings"))
+        for key in before
+        if key in namespace and (before[key] is MISSING or before[key] != namespace[key])
+    ]
+    record(changes)
+    if r.production:
+        _log_replaced(changes)
+    else:
+        _announce(env, namespace, over_http)
+
+
+_ALWAYS_WRITTEN = ("DJANGO_AWS_SETTINGS", "INSTALLED_APPS", "MIDDLEWARE")
 
 
 class _Part:
-    """One builder's settings and whether the environment (not a default) produced them."""
+    """One builder's settings, whether the environment (not a default) produced them, and
+    the variables and references they came from."""
 
-    def __init__(self, values: dict[str, Any], from_environment: bool) -> None:
+    def __init__(self, values: dict[str, Any], from_environment: bool, source: str) -> None:
         self.values = values
         self.from_environment = from_environment
+        self.source = source
 
 
 def _apply(
@@ -151,24 +194,97 @@ def _apply(
     part: _Part,
     *,
     environ: Mapping[str, str],
-    module_broker: bool,
-) -> None:
+    before: Mapping[str, Any],
+) -> list[str]:
+    """Write one part into the namespace by the merge rules; the keys written."""
+    module_broker = before.get("CELERY_BROKER_URL", MISSING) is not MISSING
+    module_hsts = before.get("SECURE_HSTS_SECONDS", MISSING) is not MISSING
+    written = []
     for key, value in part.values.items():
         if key == "CSRF_TRUSTED_ORIGINS":
-            namespace[key] = list(dict.fromkeys([*namespace.get(key, []), *value]))
+            value = list(dict.fromkeys([*namespace.get(key, []), *value]))
+        elif key == RESULT_BACKEND and key in namespace and key not in environ:
+            continue  # the app's own backend (django-db for django-celery-results...)
         elif key.startswith("CELERY_") and key not in CELERY_CONNECTION_KEYS:
             # The module's own tuning and schedules win, unless the same name is in the env.
-            if key not in namespace or key in environ:
-                namespace[key] = value
+            if key in namespace and key not in environ:
+                continue
         elif key.startswith("CELERY_") and not part.from_environment:
             # A module that names its own broker for development must not be made eager.
-            if not module_broker:
-                namespace[key] = value
-        elif part.from_environment or key not in namespace:
-            if key in ALIASED:
-                namespace[key] = {**namespace.get(key, {}), **value}
-            else:
-                namespace[key] = value
+            if module_broker:
+                continue
+        elif key in HSTS_SETTINGS and module_hsts and not _hsts_given(environ):
+            # The app's HSTS policy (often a ramp: 60 s first) is deliberate; never raise it
+            # to a year with preload behind its back. Check W013 says when it is short.
+            value = namespace.get(key, HSTS_SETTINGS[key])
+        elif not (part.from_environment or key not in namespace):
+            continue
+        elif key in ALIASED:
+            value = merged_aliases(
+                key,
+                namespace.get(key, {}),
+                value,
+                prefix_from_environment=bool(environ.get("CACHE_KEY_PREFIX", "").strip()),
+            )
+        namespace[key] = value
+        written.append(key)
+    return written
+
+
+def _hsts_given(environ: Mapping[str, str]) -> bool:
+    return any(environ.get(name, "").strip() for name in HSTS_VARIABLES)
+
+
+def _uses_celery(namespace: Mapping[str, Any]) -> bool:
+    """Without CELERY_REQUIRED: the module configures Celery or installs a Celery app."""
+    apps = namespace.get("INSTALLED_APPS", [])
+    return any(key.startswith("CELERY_") for key in namespace) or any(
+        app in apps for app in CELERY_APPS
+    )
+
+
+def _refuse_silently_private_media(
+    namespace: Mapping[str, Any], env: Mapping[str, str], problems: Problems
+) -> None:
+    """Public media the module chose is not turned into signed URLs without a word."""
+    if not env.get("AWS_STORAGE_BUCKET_NAME", "").strip() or env.get("MEDIA_PUBLIC", "").strip():
+        return
+    media = namespace.get("STORAGES", {}).get("default", {})
+    public = namespace.get("AWS_QUERYSTRING_AUTH") is False or (
+        media.get("OPTIONS", {}).get("querystring_auth") is False
+    )
+    if public:
+        problems.add(
+            "MEDIA_PUBLIC",
+            "must be set: the settings module serves media without signed URLs"
+            " (querystring_auth False); set MEDIA_PUBLIC=false to serve signed, expiring URLs"
+            " from the private bucket, or MEDIA_PUBLIC=true to keep media URLs public",
+        )
+
+
+def _serve_over_http(
+    namespace: MutableMapping[str, Any], before: dict[str, Any], sources: dict[str, str]
+) -> list[str]:
+    """Development: turn off what the module forces for https; the names turned off."""
+    turned_off = []
+    for key, off in HTTPS_ONLY.items():
+        if namespace.get(key):
+            before.setdefault(key, namespace[key])
+            namespace[key] = off
+            sources[key] = "development: served over plain http"
+            turned_off.append(key)
+    return turned_off
+
+
+def _log_replaced(changes: list[SettingChange]) -> None:
+    """One line: the names of the module's settings that production replaced."""
+    replaced = [change.name for change in changes if change.replaced]
+    if replaced:
+        logger.warning(
+            "django-aws-settings: DJANGO_ENV=production replaced %s from the settings module"
+            " (manage.py configured_settings --changed shows how)",
+            ", ".join(replaced),
+        )
 
 
 def _with_app(apps: list[str]) -> list[str]:
@@ -199,7 +315,7 @@ def _serves_static_itself(namespace: Mapping[str, Any]) -> bool:
     return True
 
 
-def _announce(env: ResolvedEnviron, namespace: Mapping[str, Any]) -> None:
+def _announce(env: ResolvedEnviron, namespace: Mapping[str, Any], over_http: list[str]) -> None:
     """Say once per process which embedded defaults are in use, so nobody ships them unaware."""
     global _announced
     if _announced:
@@ -208,9 +324,10 @@ def _announce(env: ResolvedEnviron, namespace: Mapping[str, Any]) -> None:
     engine = namespace.get("DATABASES", {}).get("default", {}).get("ENGINE", "")
     cache = namespace.get("CACHES", {}).get("default", {}).get("BACKEND", "")
     logger.warning(
-        "django-aws-settings: DJANGO_ENV=development (database %s, cache %s, celery %s); "
+        "django-aws-settings: DJANGO_ENV=development (database %s, cache %s, celery %s%s); "
         "set DJANGO_ENV=production for strict mode",
         engine.rsplit(".", 1)[-1],
         cache.rsplit(".", 1)[-1],
         "eager" if namespace.get("CELERY_TASK_ALWAYS_EAGER") else "broker",
+        f"; plain http: {', '.join(over_http)} off" if over_http else "",
     )

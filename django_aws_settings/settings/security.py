@@ -17,6 +17,14 @@ INSECURE_PREFIX = "django-insecure-"
 DEVELOPMENT_SECRET_KEY = INSECURE_PREFIX + "django-aws-settings-development-only-key-0123456789"
 
 ONE_YEAR = 31_536_000
+# The HSTS policy as one unit, with Django's defaults: a module that sets its own seconds
+# keeps all three (configure() never adds includeSubDomains or preload behind its back).
+HSTS_SETTINGS = {
+    "SECURE_HSTS_SECONDS": 0,
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+    "SECURE_HSTS_PRELOAD": False,
+}
+HSTS_VARIABLES = tuple(HSTS_SETTINGS)
 
 
 def security_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

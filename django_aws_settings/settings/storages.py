@@ -50,6 +50,7 @@ class _Plan:
     """What the environment asks for, read once and shared by both public builders."""
 
     base_dir: Path
+    media_root: Path
     s3: _S3
     media_bucket: str | None
     media_options: dict[str, Any]
@@ -60,25 +61,32 @@ class _Plan:
 
 
 def storages(
-    environ: Mapping[str, str] | None = None, *, base_dir: str | os.PathLike[str] | None = None
+    environ: Mapping[str, str] | None = None,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    media_root: str | os.PathLike[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Django's STORAGES: ``default`` (media) and ``staticfiles``.
 
     ``base_dir`` (the project's BASE_DIR; the working directory when None) anchors the
-    local ``media`` and ``staticfiles`` directories.
+    local ``staticfiles`` directory, and ``media`` unless ``media_root`` (the module's
+    MEDIA_ROOT) names where local uploads live.
     """
     r = reader(environ)
-    plan = _plan(r, base_dir)
+    plan = _plan(r, base_dir, media_root)
     r.raise_if_any()
     return {"default": _media_storage(plan), "staticfiles": _static_storage(plan)}
 
 
 def storage_urls(
-    environ: Mapping[str, str] | None = None, *, base_dir: str | os.PathLike[str] | None = None
+    environ: Mapping[str, str] | None = None,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    media_root: str | os.PathLike[str] | None = None,
 ) -> dict[str, str]:
     """STATIC_URL and MEDIA_URL, plus STATIC_ROOT / MEDIA_ROOT for whichever is local."""
     r = reader(environ)
-    plan = _plan(r, base_dir)
+    plan = _plan(r, base_dir, media_root)
     r.raise_if_any()
     urls: dict[str, str] = {}
     if plan.static_backend == "s3":
@@ -92,11 +100,15 @@ def storage_urls(
         urls["MEDIA_URL"] = _public_url(s3, plan.media_bucket, MEDIA_LOCATION)
     else:
         urls["MEDIA_URL"] = f"/{MEDIA_LOCATION}/"
-        urls["MEDIA_ROOT"] = os.fspath(plan.base_dir / MEDIA_LOCATION)
+        urls["MEDIA_ROOT"] = os.fspath(plan.media_root)
     return urls
 
 
-def _plan(r: Reader, base_dir: str | os.PathLike[str] | None) -> _Plan:
+def _plan(
+    r: Reader,
+    base_dir: str | os.PathLike[str] | None,
+    media_root: str | os.PathLike[str] | None = None,
+) -> _Plan:
     bucket = r.text("AWS_STORAGE_BUCKET_NAME")
     media_storage = r.text("MEDIA_STORAGE")
     if media_storage is not None:
@@ -140,8 +152,10 @@ def _plan(r: Reader, base_dir: str | os.PathLike[str] | None) -> _Plan:
         custom_domain=_custom_domain(r),
     )
     media_options, media_domain = _media_s3_options(r, s3)
+    root = Path(base_dir) if base_dir is not None else Path.cwd()
     return _Plan(
-        base_dir=Path(base_dir) if base_dir is not None else Path.cwd(),
+        base_dir=root,
+        media_root=Path(media_root) if media_root else root / MEDIA_LOCATION,
         s3=s3,
         media_bucket=media_bucket,
         media_options=media_options,
@@ -266,7 +280,7 @@ def _media_storage(plan: _Plan) -> dict[str, Any]:
         return {
             "BACKEND": FILESYSTEM_BACKEND,
             "OPTIONS": {
-                "location": os.fspath(plan.base_dir / MEDIA_LOCATION),
+                "location": os.fspath(plan.media_root),
                 "base_url": f"/{MEDIA_LOCATION}/",
             },
         }

@@ -135,21 +135,41 @@ def test_configure_twice_keeps_one_copy_of_each_entry(tmp_path: Path) -> None:
     ]
 
 
-def test_production_reports_every_missing_value_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("celery_sign", "broker_required"),
+    [
+        ({}, False),  # startproject: no Celery anywhere
+        ({"CELERY_REQUIRED": "true"}, True),  # what the generated task definitions say
+        ({"INSTALLED_APPS": ["django_celery_beat"]}, True),
+        ({"CELERY_TASK_TIME_LIMIT": 60}, True),
+    ],
+    ids=["no-celery", "celery-required", "celery-app-installed", "celery-settings"],
+)
+def test_production_reports_every_missing_value_at_once(
+    tmp_path: Path, celery_sign: dict[str, Any], broker_required: bool
+) -> None:
     namespace = startproject_namespace(tmp_path)
+    environ = {"DJANGO_ENV": "production"}
+    for key, value in celery_sign.items():
+        if key == "INSTALLED_APPS":
+            namespace[key] = [*namespace[key], *value]
+        elif key.isupper() and isinstance(value, str):
+            environ[key] = value
+        else:
+            namespace[key] = value
     before = json.dumps(namespace, default=str)
     with pytest.raises(ConfigError) as error:
-        configure(namespace, {"DJANGO_ENV": "production"})
+        configure(namespace, environ)
     names = [problem.name for problem in error.value.problems]
-    assert names == [
+    expected = [
         "SECRET_KEY",
         "ALLOWED_HOSTS",
         "DATABASE_URL",
         "CACHE_URL",
         "AWS_STORAGE_BUCKET_NAME",
-        "CELERY_BROKER_URL",
     ]
-    assert str(error.value).startswith("django-aws-settings found 6 problems:")
+    assert names == expected + (["CELERY_BROKER_URL"] if broker_required else [])
+    assert str(error.value).startswith(f"django-aws-settings found {len(names)} problems:")
     # Nothing half-written: the module's namespace is exactly as it was.
     assert json.dumps(namespace, default=str) == before
 
