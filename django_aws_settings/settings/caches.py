@@ -16,10 +16,10 @@ from .celery import BROKER_VARIABLE, RESULT_BACKEND_VARIABLE
 from .env import Reader, reader
 from .redis_urls import (
     RedisUrl,
+    given,
     is_redis_url,
     parsed_redis_url,
     redis_url,
-    scheme_description,
     seconds,
     tls_options,
 )
@@ -84,7 +84,7 @@ def _default_cache(r: Reader, name: str, value: str | None) -> dict[str, Any]:
         scheme = value.split("://", 1)[0].lower() if "://" in value else None
         if scheme in LOCAL_BACKENDS:
             return {"BACKEND": LOCAL_BACKENDS[scheme], "LOCATION": value.split("://", 1)[1]}
-        r.problem(name, f"expected {EXPECTED_URL}, got {scheme_description(value)}")
+        r.problem(name, f"expected {EXPECTED_URL}, got {given(r, name, value)}")
         return {}
     options: dict[str, Any] = {
         "socket_connect_timeout": seconds(

@@ -18,9 +18,9 @@ from .env import Reader, ResolvedEnviron, reader
 from .redis_urls import (
     REDIS_SCHEMES,
     RedisUrl,
+    given,
     is_redis_url,
     redis_url,
-    scheme_description,
     seconds,
     tls_options,
     url_scheme,
@@ -46,6 +46,10 @@ DEFAULT_REDIS_SOCKET_TIMEOUT = 5.0
 DEFAULT_SQS_POLLING_INTERVAL = 1.0
 SQS_WAIT_TIME_SECONDS = 10  # long polling: fewer empty (billed) ReceiveMessage calls
 SQS_MAX_VISIBILITY_TIMEOUT = 43_200  # 12 hours, SQS's limit
+# Upper bounds far above sane values: a task running a day or results kept for a month.
+MAX_TIME_LIMIT = 86_400
+MAX_VISIBILITY_TIMEOUT = 7 * 86_400
+MAX_RESULT_EXPIRES = 30 * 86_400
 QUEUE_NAME_LIMIT = 80  # SQS's limit, prefix included; applied to Redis too for portability
 
 # valkey[s]:// only through REDIS_URL / CACHE_URL: Celery reads CELERY_BROKER_URL itself.
@@ -139,7 +143,9 @@ def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             "expected false with an sqs:// broker: events need a broadcast (fanout) exchange, "
             "which the SQS transport does not provide",
         )
-    result_expires = r.integer("CELERY_RESULT_EXPIRES", DEFAULT_RESULT_EXPIRES, minimum=1)
+    result_expires = r.integer(
+        "CELERY_RESULT_EXPIRES", DEFAULT_RESULT_EXPIRES, minimum=1, maximum=MAX_RESULT_EXPIRES
+    )
     soft_shutdown = r.integer(
         "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT",
         DEFAULT_SOFT_SHUTDOWN_TIMEOUT,
@@ -214,7 +220,9 @@ def _broker(r: Reader) -> _Broker | None:
             return _sqs_broker(r, value)
         if scheme in REDIS_SCHEMES:
             return _redis_broker(r, BROKER_VARIABLE, value)
-        r.problem(BROKER_VARIABLE, f"expected {EXPECTED_BROKER}, got {scheme_description(value)}")
+        r.problem(
+            BROKER_VARIABLE, f"expected {EXPECTED_BROKER}, got {given(r, BROKER_VARIABLE, value)}"
+        )
         return None
     for name in BROKER_FALLBACK_VARIABLES:
         fallback = r.text(name)
@@ -296,8 +304,12 @@ def _result_backend(r: Reader, broker: _Broker | None) -> tuple[str | None, bool
 
 
 def _limits(r: Reader, *, sqs: bool) -> _Limits:
-    hard = r.integer("CELERY_TASK_TIME_LIMIT", DEFAULT_TIME_LIMIT, minimum=2)
-    soft = r.integer("CELERY_TASK_SOFT_TIME_LIMIT", hard * 9 // 10, minimum=1)
+    hard = r.integer(
+        "CELERY_TASK_TIME_LIMIT", DEFAULT_TIME_LIMIT, minimum=2, maximum=MAX_TIME_LIMIT
+    )
+    soft = r.integer(
+        "CELERY_TASK_SOFT_TIME_LIMIT", hard * 9 // 10, minimum=1, maximum=MAX_TIME_LIMIT
+    )
     if soft >= hard:
         r.problem(
             "CELERY_TASK_SOFT_TIME_LIMIT",
@@ -308,7 +320,7 @@ def _limits(r: Reader, *, sqs: bool) -> _Limits:
         "CELERY_VISIBILITY_TIMEOUT",
         DEFAULT_VISIBILITY_TIMEOUT,
         minimum=1,
-        maximum=SQS_MAX_VISIBILITY_TIMEOUT if sqs else None,
+        maximum=SQS_MAX_VISIBILITY_TIMEOUT if sqs else MAX_VISIBILITY_TIMEOUT,
     )
     if visibility <= hard:
         r.problem(
@@ -329,7 +341,8 @@ def _queues(r: Reader) -> _Queues:
     if invalid:
         r.problem(
             QUEUES_VARIABLE,
-            f"expected comma-separated names, each {EXPECTED_QUEUE}; {invalid[0]!r} is not one",
+            f"expected comma-separated names, each {EXPECTED_QUEUE};"
+            f" {r.shown(QUEUES_VARIABLE, invalid[0])} is not one",
         )
     elif consumed:
         used = [default, *(route["queue"] for route in queues.routes.values())]
@@ -356,11 +369,14 @@ def _routes(r: Reader) -> dict[str, dict[str, str]]:
             r.problem(
                 ROUTES_VARIABLE,
                 f"expected {EXPECTED_ROUTES} (queues: letters, digits, '-' and '_'); "
-                f"entry {position} ({entry!r}) is not one",
+                f"entry {position} ({r.shown(ROUTES_VARIABLE, entry)}) is not one",
             )
             return {}
         if pattern in routes:
-            r.problem(ROUTES_VARIABLE, f"routes {pattern!r} twice (entry {position})")
+            r.problem(
+                ROUTES_VARIABLE,
+                f"routes {r.shown(ROUTES_VARIABLE, pattern)} twice (entry {position})",
+            )
             return {}
         routes[pattern] = {"queue": queue}
     return routes

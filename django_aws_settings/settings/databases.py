@@ -46,6 +46,11 @@ SECRET_ENGINES = ("postgres", "aurora-postgresql")
 _POSTGRESQL_ENGINES = frozenset(  # Django's, PostGIS and django-prometheus' wrappers
     django_environ.Env.DB_SCHEMES[scheme] for scheme in django_environ.Env.POSTGRES_FAMILY
 )
+# The package hardens PostgreSQL on RDS only; any other driver would fail at the first
+# query (or at import) instead of here. SQLite is the development default.
+POSTGRESQL_SCHEMES = tuple(django_environ.Env.POSTGRES_FAMILY)
+SQLITE_SCHEME = "sqlite"
+EXPECTED_SCHEMES = "postgres://, postgresql://, pgsql:// or postgis:// (sqlite:// in development)"
 
 DEFAULT_PORT = 5432
 DEFAULT_CONNECT_TIMEOUT = 5
@@ -57,13 +62,18 @@ POOL_MIN_SIZE = 0
 DEFAULT_POOL_TIMEOUT = 10  # seconds a request waits for a free connection; < ALB's 60 s
 DEFAULT_POOL_MAX_LIFETIME = 1800  # rolls connections so failovers and new nodes are picked up
 DEFAULT_POOL_MAX_IDLE = 300  # below the 350 s after which NAT gateways drop idle flows
+# Upper bounds: far above any sane value, and below what libpq or the pool overflow on.
+MAX_CONNECT_TIMEOUT = 60
+MAX_CONNECTION_BUDGET = 5000  # the largest RDS instances' max_connections
+MAX_PROCESSES = 256
+ONE_DAY = 86_400
+MAX_POOL_TIMEOUT = 300
 
 _URL_EXAMPLE = "postgres://user:password@host:5432/dbname"
 _PERCENT_ENCODING = (
     "percent-encode special characters in the password"
     " ($ %24, # %23, ? %3F, / %2F, % %25, @ %40, : %3A)"
 )
-_SCHEME = re.compile(r"[a-z][a-z0-9+.\-_]{0,30}")
 _JSON_TYPES: dict[type, str] = {
     list: "an array",
     str: "a string",
@@ -71,6 +81,7 @@ _JSON_TYPES: dict[type, str] = {
     float: "a number",
     bool: "a boolean",
 }
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-_]{0,30}")
 _SECRET_EXPECTED = "expected a JSON object with username and password"  # noqa: S105
 
 
@@ -129,14 +140,18 @@ def _url_settings(r: Reader, url: str) -> dict[str, Any] | None:
         r.problem("DATABASE_URL", f"is not a database URL; expected {_URL_EXAMPLE}")
         return None
     scheme = scheme.lower()
-    if scheme not in django_environ.Env.DB_SCHEMES:
-        # The scheme is shown only when it looks like one, so a pasted password never is.
-        shown = f" {scheme!r}" if _SCHEME.fullmatch(scheme) else ""
+    if scheme == SQLITE_SCHEME and r.production:
         r.problem(
             "DATABASE_URL",
-            f"has an unknown scheme{shown}; expected postgres://, postgresql://, postgis://,"
-            " mysql:// or sqlite://",
+            "is a sqlite:// URL, which cannot be used when DJANGO_ENV=production (a task's disk"
+            f" is lost at every deploy and not shared between tasks); expected {_URL_EXAMPLE}",
         )
+        return None
+    if scheme not in (*POSTGRESQL_SCHEMES, SQLITE_SCHEME):
+        # A scheme is named only when it looks like one, so a pasted password never is.
+        plain = "DATABASE_URL" not in r.references and _SCHEME.fullmatch(scheme)
+        given = f"has the scheme {scheme}://" if plain else f"is {r.shown('DATABASE_URL', url)}"
+        r.problem("DATABASE_URL", f"{given}; expected {EXPECTED_SCHEMES}")
         return None
     try:
         with warnings.catch_warnings():
@@ -154,6 +169,14 @@ def _url_settings(r: Reader, url: str) -> dict[str, Any] | None:
         r.problem(
             "DATABASE_URL",
             f"names no database; expected the database name as the path, e.g. {_URL_EXAMPLE}",
+        )
+        return None
+    host = str(parsed.get("HOST") or "")
+    if scheme != SQLITE_SCHEME and r.production and (not host or host.startswith("/")):
+        r.problem(
+            "DATABASE_URL",
+            "names no host (libpq would try a Unix socket, which a container does not have);"
+            f" expected {_URL_EXAMPLE}",
         )
         return None
     if "PORT" in parsed:
@@ -191,7 +214,8 @@ def _secret_settings(r: Reader, secret: str) -> dict[str, Any] | None:
     if isinstance(engine, str) and engine not in SECRET_ENGINES:
         r.problem(
             "DATABASE_SECRET",
-            f"has engine {engine!r}; expected {' or '.join(SECRET_ENGINES)}",
+            f"has engine {r.shown('DATABASE_SECRET', engine)};"
+            f" expected {' or '.join(SECRET_ENGINES)}",
         )
         valid = False
 
@@ -238,11 +262,13 @@ def _harden_postgresql(r: Reader, settings: dict[str, Any], source: str) -> None
 
     sslmode = r.text("DATABASE_SSLMODE")
     if sslmode is not None and sslmode not in SSL_MODES:
-        r.problem("DATABASE_SSLMODE", f"expected one of {', '.join(SSL_MODES)}, got {sslmode!r}")
+        shown = r.shown("DATABASE_SSLMODE", sslmode)
+        r.problem("DATABASE_SSLMODE", f"expected one of {', '.join(SSL_MODES)}, got {shown}")
         sslmode = None
     url_sslmode = options.get("sslmode")
     if sslmode is None and url_sslmode is not None and url_sslmode not in SSL_MODES:
-        r.problem(source, f"has sslmode {url_sslmode!r}; expected one of {', '.join(SSL_MODES)}")
+        # Not quoted: it is part of the URL, after the credentials.
+        r.problem(source, f"has an unknown sslmode; expected one of {', '.join(SSL_MODES)}")
     sslmode = sslmode or url_sslmode or ("verify-full" if r.production else None)
     if sslmode is not None:
         options["sslmode"] = sslmode
@@ -260,19 +286,32 @@ def _harden_postgresql(r: Reader, settings: dict[str, Any], source: str) -> None
             and ca_bundle != "system"
             and not Path(ca_bundle).is_file()
         ):
+            named_here = ca_source == "DATABASE_CA_BUNDLE" and ca_source not in r.references
+            path = ca_bundle if named_here else "the CA bundle it names"
             r.problem(
                 ca_source,
-                f"{ca_bundle} does not exist; sslmode={sslmode} verifies the server"
+                f"{path} does not exist; sslmode={sslmode} verifies the server"
                 " certificate against this CA bundle (install the RDS global bundle from"
                 " https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem there,"
                 " or set DATABASE_CA_BUNDLE to the bundle's path)",
             )
 
+    url_timeout = options.get("connect_timeout")
+    if (
+        url_timeout is not None
+        and r.text("DATABASE_CONNECT_TIMEOUT") is None
+        and not (str(url_timeout).isdigit() and 1 <= int(url_timeout) <= MAX_CONNECT_TIMEOUT)
+    ):
+        r.problem(
+            source, f"has a connect_timeout that is not between 1 and {MAX_CONNECT_TIMEOUT} seconds"
+        )
+        url_timeout = None
     if r.production or r.text("DATABASE_CONNECT_TIMEOUT") is not None:
         options["connect_timeout"] = r.integer(
             "DATABASE_CONNECT_TIMEOUT",
-            options.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+            int(url_timeout) if url_timeout is not None else DEFAULT_CONNECT_TIMEOUT,
             minimum=1,
+            maximum=MAX_CONNECT_TIMEOUT,
         )
     settings.setdefault("CONN_HEALTH_CHECKS", True)
 
@@ -309,8 +348,13 @@ def _set_connection_lifetime(
     r: Reader, settings: dict[str, Any], source: str, *, postgresql: bool
 ) -> None:
     """A psycopg pool sized from the task's connection budget, or persistent connections."""
-    budget = r.integer("DATABASE_CONNECTION_BUDGET", DEFAULT_CONNECTION_BUDGET, minimum=1)
-    processes = r.integer("WEB_CONCURRENCY", 1, minimum=1)
+    budget = r.integer(
+        "DATABASE_CONNECTION_BUDGET",
+        DEFAULT_CONNECTION_BUDGET,
+        minimum=1,
+        maximum=MAX_CONNECTION_BUDGET,
+    )
+    processes = r.integer("WEB_CONCURRENCY", 1, minimum=1, maximum=MAX_PROCESSES)
     per_process = budget // processes
     if per_process < 1:
         r.problem(
@@ -322,7 +366,10 @@ def _set_connection_lifetime(
     explicit_max_age = r.text("DATABASE_CONN_MAX_AGE")
     max_age_source = "DATABASE_CONN_MAX_AGE" if explicit_max_age is not None else source
     max_age = r.integer(
-        "DATABASE_CONN_MAX_AGE", settings.get("CONN_MAX_AGE", DEFAULT_CONN_MAX_AGE), minimum=0
+        "DATABASE_CONN_MAX_AGE",
+        settings.get("CONN_MAX_AGE", DEFAULT_CONN_MAX_AGE),
+        minimum=0,
+        maximum=ONE_DAY,
     )
     max_age_given = explicit_max_age is not None or "CONN_MAX_AGE" in settings
 
@@ -348,11 +395,15 @@ def _set_connection_lifetime(
         settings["OPTIONS"]["pool"] = {
             "min_size": POOL_MIN_SIZE,
             "max_size": max(per_process, 1),
-            "timeout": r.integer("DATABASE_POOL_TIMEOUT", DEFAULT_POOL_TIMEOUT, minimum=1),
-            "max_lifetime": r.integer(
-                "DATABASE_POOL_MAX_LIFETIME", DEFAULT_POOL_MAX_LIFETIME, minimum=60
+            "timeout": r.integer(
+                "DATABASE_POOL_TIMEOUT", DEFAULT_POOL_TIMEOUT, minimum=1, maximum=MAX_POOL_TIMEOUT
             ),
-            "max_idle": r.integer("DATABASE_POOL_MAX_IDLE", DEFAULT_POOL_MAX_IDLE, minimum=10),
+            "max_lifetime": r.integer(
+                "DATABASE_POOL_MAX_LIFETIME", DEFAULT_POOL_MAX_LIFETIME, minimum=60, maximum=ONE_DAY
+            ),
+            "max_idle": r.integer(
+                "DATABASE_POOL_MAX_IDLE", DEFAULT_POOL_MAX_IDLE, minimum=10, maximum=ONE_DAY
+            ),
         }
     elif asgi:
         # Under ASGI each request may run in a new thread, and Django keeps one persistent

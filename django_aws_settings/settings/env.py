@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,6 +32,9 @@ SSM_PREFIX = "ssm:"
 SECRETS_PER_CALL = 20  # BatchGetSecretValue's limit for SecretIdList
 PARAMETERS_PER_CALL = 10  # GetParameters' limit for Names
 
+# Above any sane count or number of seconds, and still a C int where libpq and sockets use one.
+INTEGER_CEILING = 2**31 - 1
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -307,15 +311,22 @@ def _fetch_parameters(clients: AwsClients, ids: Sequence[str]) -> dict[str, str 
 class Reader:
     """Typed reads from one environment that collect every problem instead of stopping.
 
-    Builders read all they need, then call :meth:`raise_if_any` once.
+    Builders read all they need, then call :meth:`raise_if_any` once. A message that
+    quotes a value goes through :meth:`shown`, so a value from a reference or a URL's
+    credentials never reach an error.
     """
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
+        self.references: Mapping[str, Reference] = getattr(environ, "references", {})
         self.problems = Problems()
-        name = (environ.get("DJANGO_ENV") or DEVELOPMENT).strip().lower()
+        value = self.text("DJANGO_ENV") or DEVELOPMENT
+        name = value.lower()
         if name not in ENVIRONMENTS:
-            self.problem("DJANGO_ENV", f"expected one of {', '.join(ENVIRONMENTS)}, got {name!r}")
+            self.problem(
+                "DJANGO_ENV",
+                f"expected one of {', '.join(ENVIRONMENTS)}, got {self.shown('DJANGO_ENV', value)}",
+            )
             name = PRODUCTION  # be strict when unsure
         self.name = name
         self.production = name == PRODUCTION
@@ -325,6 +336,14 @@ class Reader:
 
     def raise_if_any(self) -> None:
         self.problems.raise_if_any()
+
+    def shown(self, name: str, *values: str) -> str:
+        """How a message may quote ``values`` read from variable ``name``.
+
+        Their repr() when they were written in the environment itself; for a value that
+        came from a reference, or a URL with credentials, only its shape (and the reference).
+        """
+        return quoted(values, self.references.get(name))
 
     def text(self, name: str, default: str | None = None) -> str | None:
         """The stripped value, or ``default`` when unset or empty."""
@@ -350,21 +369,20 @@ class Reader:
         return default
 
     def integer(
-        self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+        self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
     ) -> int:
+        """A whole number within [minimum, maximum]. Always bounded (INTEGER_CEILING when
+        no maximum is given): a huge one reaches C code (libpq, sockets) and fails only at
+        the first request."""
+        maximum = INTEGER_CEILING if maximum is None else maximum
         value = self.text(name)
         if value is None:
             return default
-        try:
-            number = int(value)
-        except ValueError:
-            self.problem(name, "expected an integer")
-            return default
-        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-            bounds = (
-                f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-            )
-            self.problem(name, f"expected an integer {bounds}, got {number}")
+        number = int(value) if _INTEGER.fullmatch(value) else None
+        if number is None or not minimum <= number <= maximum:
+            plain = number is not None and name not in self.references
+            got = str(number) if plain else self.shown(name, value)
+            self.problem(name, f"expected an integer between {minimum} and {maximum}, got {got}")
             return default
         return number
 
@@ -373,11 +391,64 @@ class Reader:
         return [item.strip() for item in (self.text(name) or "").split(",") if item.strip()]
 
     def choice(self, name: str, choices: Sequence[str], default: str) -> str:
-        value = (self.text(name) or default).lower()
+        given = self.text(name)
+        value = (given or default).lower()
         if value not in choices:
-            self.problem(name, f"expected one of {', '.join(choices)}, got {value!r}")
+            shown = self.shown(name, given or default)
+            self.problem(name, f"expected one of {', '.join(choices)}, got {shown}")
             return default
         return value
+
+
+# Schemes a message may name: the scheme is the shape of a URL, but an unknown one could
+# be the start of a pasted secret.
+KNOWN_SCHEMES = frozenset(
+    {
+        "amqp", "amqps", "dummy", "file", "ftp", "http", "https", "locmem", "memcached",
+        "mysql", "mysql2", "postgis", "postgres", "postgresql", "psql", "pgsql", "redis",
+        "rediss", "s3", "sqlite", "sqs", "ssh", "valkey", "valkeys",
+    }
+)  # fmt: skip
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-_]{0,30})://(.*)", re.DOTALL)
+_MAX_QUOTED = 100
+
+
+def shape(value: str) -> str:
+    """What ``value`` looks like, without any of its content: 'a postgres:// URL'."""
+    url = _URL.match(value)
+    if url is not None:
+        scheme = url.group(1).lower()
+        return f"a {scheme}:// URL" if scheme in KNOWN_SCHEMES else "a URL"
+    stripped = value.strip()
+    if stripped.startswith("{"):
+        return "a JSON object"
+    if stripped.startswith("["):
+        return "a JSON array"
+    if _INTEGER.fullmatch(stripped):
+        return "a number"
+    return "a value"
+
+
+def has_credentials(value: str) -> bool:
+    """Whether ``value`` is, or holds, a URL with a user name, password or token in it."""
+    url = _URL.search(value)
+    if url is not None:
+        return "@" in url.group(2) or "?" in url.group(2)
+    user, at, _ = value.partition("@")
+    return bool(at) and ":" in user
+
+
+def quoted(values: Sequence[str], reference: Reference | None = None) -> str:
+    """``values`` for a message: repr() when safe, else their shape and where they came from."""
+    if reference is not None:
+        what = shape(values[0]) if len(values) == 1 else f"{len(values)} entries"
+        return f"{what} from {reference} (not shown)"
+    return ", ".join(
+        f"{shape(value)} with credentials (not shown)"
+        if has_credentials(value)
+        else repr(value if len(value) <= _MAX_QUOTED else value[:_MAX_QUOTED] + "...")
+        for value in values
+    )
 
 
 def reader(environ: Mapping[str, str] | None) -> Reader:
@@ -394,7 +465,10 @@ __all__ = [
     "aws_failure_reason",
     "aws_region",
     "fetch_reference",
+    "has_credentials",
     "parse_reference",
+    "quoted",
     "reader",
     "resolved",
+    "shape",
 ]

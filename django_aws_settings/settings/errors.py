@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import TracebackType
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -54,4 +56,29 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
+            print_uncaught_config_errors_quietly()
             raise ConfigError(self.items)
+
+
+def print_uncaught_config_errors_quietly() -> None:
+    """Make an uncaught ConfigError print its message alone, without a traceback.
+
+    A bad environment raises while the settings module is imported (``manage.py``,
+    gunicorn, Celery): the message already names every variable at fault, and a
+    traceback through Django's settings machinery only buries it. Other exceptions
+    reach the hook that was installed before.
+    """
+    if getattr(sys.excepthook, "_django_aws_settings", False):
+        return
+    previous = sys.excepthook
+
+    def hook(
+        kind: type[BaseException], error: BaseException, traceback: TracebackType | None
+    ) -> None:
+        if isinstance(error, ConfigError):
+            print(error, file=sys.stderr)
+        else:
+            previous(kind, error, traceback)
+
+    hook._django_aws_settings = True  # type: ignore[attr-defined]
+    sys.excepthook = hook

@@ -7,17 +7,26 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .env import reader
+from .env import Reader, reader
 
 SOURCE_VARIABLES = ("ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS")
 
 METADATA_VARIABLE = "ECS_CONTAINER_METADATA_URI_V4"
 DEVELOPMENT_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 _MAX_METADATA_BYTES = 1 << 20
+# What Django can match against a Host header: a name (a leading dot allows subdomains),
+# an IP address (IPv6 in brackets) or "*"; a port is kept for the derived CSRF origins.
+_HOST = re.compile(r"(\*|\.?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+# An Origin header is scheme://host[:port]; Django allows "*." in front of the domain only.
+_ORIGIN = re.compile(
+    r"https?://(\*\.)?([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?",
+    re.IGNORECASE,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +53,13 @@ def allowed_hosts(
                 "must not contain '*' when DJANGO_ENV=production (it turns off Host header"
                 " validation); list the domain names the app is served on",
             )
-    malformed = [host for host in hosts if "/" in host]
+    malformed = [host for host in hosts if not _HOST.fullmatch(host)]
     if malformed:
         r.problem(
             "ALLOWED_HOSTS",
-            "expected host names without scheme or path, such as app.example.com;"
-            f" got {', '.join(map(repr, malformed))}",
+            "expected comma-separated host names without scheme, path or spaces, such as"
+            " app.example.com or .example.com (every subdomain);"
+            f" got {r.shown('ALLOWED_HOSTS', *malformed)}",
         )
     r.raise_if_any()
     if not r.production:
@@ -68,13 +78,7 @@ def csrf_trusted_origins(environ: Mapping[str, str] | None = None) -> list[str]:
     r = reader(environ)
     origins = r.items("CSRF_TRUSTED_ORIGINS")
     if origins:
-        without_scheme = [origin for origin in origins if "://" not in origin]
-        if without_scheme:
-            r.problem(
-                "CSRF_TRUSTED_ORIGINS",
-                "expected origins with a scheme, such as https://app.example.com;"
-                f" got {', '.join(map(repr, without_scheme))}",
-            )
+        _check_origins(r, origins)
         r.raise_if_any()
         return origins
     r.raise_if_any()
@@ -84,6 +88,36 @@ def csrf_trusted_origins(environ: Mapping[str, str] | None = None) -> list[str]:
         if host != "*" and not _is_ip(host) and not (r.production and _is_loopback_name(host))
     )
     return list(dict.fromkeys(derived))
+
+
+def _check_origins(r: Reader, origins: list[str]) -> None:
+    """Each origin is what a browser sends: scheme://host[:port], https in production."""
+    name = "CSRF_TRUSTED_ORIGINS"
+    without_scheme = [origin for origin in origins if "://" not in origin]
+    if without_scheme:
+        r.problem(
+            name,
+            "expected origins with a scheme, such as https://app.example.com;"
+            f" got {r.shown(name, *without_scheme)}",
+        )
+    # Django compares the Origin header exactly: a path, a trailing slash or a bare "*"
+    # would never match, so the origin would be refused at the first form post.
+    malformed = [o for o in origins if "://" in o and not _ORIGIN.fullmatch(o)]
+    if malformed:
+        r.problem(
+            name,
+            "expected origins as scheme://host[:port] without path, such as"
+            " https://app.example.com or https://*.example.com (every subdomain);"
+            f" got {r.shown(name, *malformed)}",
+        )
+    plain_http = [o for o in origins if o.lower().startswith("http://") and _ORIGIN.fullmatch(o)]
+    if plain_http and r.production:
+        r.problem(
+            name,
+            "expected https:// origins when DJANGO_ENV=production (the site is served over"
+            f" HTTPS only; an http:// origin trusts forms from plain HTTP); got"
+            f" {r.shown(name, *plain_http)}",
+        )
 
 
 def task_private_ips(environ: Mapping[str, str] | None = None, timeout: float = 1.0) -> list[str]:

@@ -52,7 +52,9 @@ def maintenance_settings(environ: Mapping[str, str] | None = None) -> dict[str, 
             " (the name itself, not an ssm: reference, which would be resolved to its value)",
         )
     poll = r.integer("MAINTENANCE_POLL_SECONDS", DEFAULT_POLL_SECONDS, minimum=0, maximum=3600)
-    retry_after = r.integer("MAINTENANCE_RETRY_AFTER", DEFAULT_RETRY_AFTER, minimum=1)
+    retry_after = r.integer(
+        "MAINTENANCE_RETRY_AFTER", DEFAULT_RETRY_AFTER, minimum=1, maximum=86_400
+    )
     r.raise_if_any()
     return {
         SETTING: {

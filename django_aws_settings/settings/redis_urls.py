@@ -23,6 +23,9 @@ TLS_SCHEME = "rediss"
 CA_BUNDLE_VARIABLE = "REDIS_CA_BUNDLE"
 URL_SHAPE = "redis[s]://[[user]:password@]host[:port][/db] (or valkey[s]://)"
 DEFAULT_PORT = 6379
+# Redis, and ElastiCache with cluster mode disabled, have databases 0-15; redis-py and kombu
+# accept any number and the first command fails ("DB index is out of range").
+MAX_DATABASE = 15
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,19})://")
 
@@ -74,7 +77,7 @@ def is_redis_url(value: str | None) -> bool:
 def redis_url(r: Reader, name: str, value: str) -> RedisUrl | None:
     """The URL in ``value`` (read from variable ``name``), or None after recording a problem."""
     if url_scheme(value) not in REDIS_SCHEMES:
-        r.problem(name, f"expected {URL_SHAPE}, got {scheme_description(value)}")
+        r.problem(name, f"expected {URL_SHAPE}, got {given(r, name, value)}")
         return None
     reason = _malformed(value)
     if reason is not None:
@@ -106,8 +109,10 @@ def _malformed(value: str) -> str | None:
         return unreadable
     if port == 0:
         return "the port must be between 1 and 65535"
-    if not re.fullmatch(r"/?|/\d+", parts.path):
+    if not re.fullmatch(r"/?|/\d{1,6}", parts.path):
         return "the path must be a database number such as /0"
+    if parts.path.strip("/") and int(parts.path.strip("/")) > MAX_DATABASE:
+        return f"the database number must be between 0 and {MAX_DATABASE}"
     if parts.fragment:
         return "it has a '#' fragment (percent-encode '#' in the password as %23)"
     keys = [key for key, _ in parse_qsl(parts.query, keep_blank_values=True)]
@@ -134,9 +139,10 @@ def tls_options(r: Reader) -> dict[str, Any]:
         if os.path.isfile(ca_bundle):
             options["ssl_ca_certs"] = ca_bundle
         else:
+            path = r.shown(CA_BUNDLE_VARIABLE, ca_bundle)
             r.problem(
                 CA_BUNDLE_VARIABLE,
-                f"expected the path of a PEM file of CA certificates; no file at {ca_bundle}",
+                f"expected the path of a PEM file of CA certificates; no file at {path}",
             )
     return options
 
@@ -160,6 +166,12 @@ def seconds(
         r.problem(name, f"expected a number of seconds {lower} and at most {maximum:g}")
         return default
     return number
+
+
+def given(r: Reader, name: str, value: str) -> str:
+    """What variable ``name`` holds, for a message: the scheme of a value written in the
+    environment; the shape and the reference of one that came from a reference."""
+    return r.shown(name, value) if name in r.references else scheme_description(value)
 
 
 def scheme_description(value: str) -> str:

@@ -49,7 +49,7 @@ def security_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any
             f"{MIN_SECRET_KEY_UNIQUE_CHARACTERS} distinct ones and no '{INSECURE_PREFIX}' prefix"
             f" (got {len(secret_key)} characters)",
         )
-    hsts_seconds = r.integer("SECURE_HSTS_SECONDS", ONE_YEAR, minimum=0)
+    hsts_seconds = r.integer("SECURE_HSTS_SECONDS", ONE_YEAR, minimum=0, maximum=2 * ONE_YEAR)
     settings: dict[str, Any] = {
         "SECRET_KEY": secret_key,
         "DEBUG": False,

@@ -196,7 +196,8 @@ def _custom_domain(r: Reader) -> str | None:
         r.problem(
             "AWS_S3_CUSTOM_DOMAIN",
             "expected a bare host name without scheme, port or path,"
-            f" such as d111111abcdef8.cloudfront.net or cdn.example.com; got {domain!r}",
+            " such as d111111abcdef8.cloudfront.net or cdn.example.com;"
+            f" got {r.shown('AWS_S3_CUSTOM_DOMAIN', domain)}",
         )
         return None
     return domain

@@ -304,7 +304,7 @@ BAD_URLS = [
     pytest.param(
         {"CACHE_URL": f"rediss://:{TOKEN}@h", "REDIS_CA_BUNDLE": "/nonexistent/ca.pem"},
         "REDIS_CA_BUNDLE: expected the path of a PEM file of CA certificates; "
-        "no file at /nonexistent/ca.pem",
+        "no file at '/nonexistent/ca.pem'",
         id="missing-ca-bundle",
     ),
     pytest.param(

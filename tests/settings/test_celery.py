@@ -309,7 +309,7 @@ BAD_INPUT = [
     ),
     pytest.param(
         {"CELERY_BROKER_URL": f"redis://:{TOKEN}@h", "CELERY_TASK_TIME_LIMIT": "5m"},
-        "CELERY_TASK_TIME_LIMIT: expected an integer",
+        "CELERY_TASK_TIME_LIMIT: expected an integer between 2 and 86400, got '5m'",
         id="non-integer-time-limit",
     ),
     pytest.param(

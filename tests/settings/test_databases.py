@@ -435,8 +435,8 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"DATABASE_URL": "postgress://app:hunter2@db/shop"},
-        "DATABASE_URL: has an unknown scheme 'postgress'; expected postgres://, postgresql://, "
-        "postgis://, mysql:// or sqlite://",
+        "DATABASE_URL: has the scheme postgress://; expected postgres://, postgresql://, "
+        "pgsql:// or postgis:// (sqlite:// in development)",
         ["hunter2"],
         id="unknown-scheme",
     ),
@@ -514,13 +514,13 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"DATABASE_URL": "postgres://a:hunter2@db/s", "DATABASE_CONNECTION_BUDGET": "ten"},
-        "DATABASE_CONNECTION_BUDGET: expected an integer",
+        "DATABASE_CONNECTION_BUDGET: expected an integer between 1 and 5000, got 'ten'",
         ["hunter2"],
         id="budget-not-integer",
     ),
     pytest.param(
         {"DATABASE_URL": "postgres://a:hunter2@db/s", "DATABASE_CONNECTION_BUDGET": "0"},
-        "DATABASE_CONNECTION_BUDGET: expected an integer at least 1, got 0",
+        "DATABASE_CONNECTION_BUDGET: expected an integer between 1 and 5000, got 0",
         ["hunter2"],
         id="budget-zero",
     ),
@@ -540,7 +540,7 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"DATABASE_URL": "postgres://a:hunter2@db/s?sslmode=on"},
-        "DATABASE_URL: has sslmode 'on'; expected one of disable, allow, prefer, require, "
+        "DATABASE_URL: has an unknown sslmode; expected one of disable, allow, prefer, require, "
         "verify-ca, verify-full",
         ["hunter2"],
         id="invalid-url-sslmode",
@@ -625,8 +625,8 @@ def test_every_problem_is_reported_at_once() -> None:
     assert [str(item) for item in error.value.problems] == [
         "DATABASE_SSLMODE: expected one of disable, allow, prefer, require, verify-ca, "
         "verify-full, got 'strict'",
-        "DATABASE_CONNECT_TIMEOUT: expected an integer",
-        "WEB_CONCURRENCY: expected an integer",
+        "DATABASE_CONNECT_TIMEOUT: expected an integer between 1 and 60, got 'soon'",
+        "WEB_CONCURRENCY: expected an integer between 1 and 256, got 'many'",
     ]
 
 

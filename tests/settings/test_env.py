@@ -261,7 +261,7 @@ def test_reader_collects_every_problem() -> None:
         r.raise_if_any()
     assert problems_of(error) == [
         "DEBUG: expected a boolean (true/false, 1/0, yes/no, on/off)",
-        "BUDGET: expected an integer",
+        "BUDGET: expected an integer between 0 and 2147483647, got 'ten'",
         "PORT: expected an integer between 1 and 65535, got 70000",
         "SECRET_KEY: is required when DJANGO_ENV=production; expected a long random string",
     ]

@@ -86,8 +86,8 @@ def test_host_with_a_scheme_is_refused() -> None:
     assert host_problems({"ALLOWED_HOSTS": "https://app.example.com,app.example.com"}) == (
         Problem(
             "ALLOWED_HOSTS",
-            "expected host names without scheme or path, such as app.example.com;"
-            " got 'https://app.example.com'",
+            "expected comma-separated host names without scheme, path or spaces, such as"
+            " app.example.com or .example.com (every subdomain); got 'https://app.example.com'",
         ),
     )
 

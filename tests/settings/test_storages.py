@@ -375,7 +375,7 @@ def test_custom_domain_with_a_scheme() -> None:
 
 def test_non_integer_querystring_expiry() -> None:
     assert problems({"AWS_STORAGE_BUCKET_NAME": "b", "AWS_QUERYSTRING_EXPIRE": "1h"}) == (
-        Problem("AWS_QUERYSTRING_EXPIRE", "expected an integer"),
+        Problem("AWS_QUERYSTRING_EXPIRE", "expected an integer between 1 and 604800, got '1h'"),
     )
 
 
