@@ -50,6 +50,9 @@ DATABASE_PARTS = {
     "database.user": "USER",
     "database.password": "PASSWORD",
 }
+# A PaaS config carries the old platform's DATABASE_URL (config import stores it): once the
+# task names the stack's own database, that URL is never brought in; one is composed instead.
+_REPLACED_BY_THE_STACK = {"DATABASE_URL": ("DATABASE_SECRET", "DATABASE_HOST")}
 _POSTGRES_ENGINES = ("django.db.backends.postgresql", "django_aws_settings.db.postgresql")
 _REDIS_SCHEMES = ("redis", "rediss", "valkey", "valkeys")
 
@@ -66,10 +69,13 @@ def bridge_environment(
     environ = os.environ if environ is None else environ
     problems = Problems()
     added: list[str] = []
-    for name, value in _expanded_app_secret(environ, problems).items():
-        added += _set_if_absent(environ, name, value)
-    for name, value in _parameters_under_path(environ, clients, problems).items():
-        added += _set_if_absent(environ, name, value)
+    brought = {
+        **_parameters_under_path(environ, clients, problems),
+        **_expanded_app_secret(environ, problems),
+    }
+    for name, value in brought.items():
+        if not any(environ.get(n, "").strip() for n in _REPLACED_BY_THE_STACK.get(name, ())):
+            added += _set_if_absent(environ, name, value)
     problems.raise_if_any()
 
     env = resolved(without_composed(environ), clients=clients)

@@ -1,6 +1,9 @@
 # What the containers read at start: one Secrets Manager secret (SECRET_KEY, REDIS_URL), the
-# media signing key's secret, and SSM parameters under /<project>/<environment>/. The execution role reads exactly those
-# (ECS injects them); the task role is what the running app may do.
+# media signing key's secret, and SSM parameters under /<project>/<environment>/. The execution
+# role reads exactly those (ECS injects them); the task role is what the running app may do,
+# the migrate role what the migrate task (and the cutover's one-off commands) may do on top.
+# The app connects as a least-privilege role (the db-app secret, which the migrate task
+# creates in PostgreSQL); only the migrate task reads the master secret.
 
 data "aws_caller_identity" "current" {}
 
@@ -12,12 +15,15 @@ locals {
   ssm_arn = "arn:aws:ssm:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:parameter"
   parameters = merge(
     {
-      # The app resolves this reference itself (with the task role), so a rotated
-      # password is picked up without a deploy.
-      DATABASE_SECRET = "secretsmanager:${var.database_secret_arn}"
-      DATABASE_HOST   = var.database_host
-      DATABASE_NAME   = var.database_name
-      ALLOWED_HOSTS   = var.domain
+      # The app resolves these references itself (with its task role), so a rotated
+      # password is picked up without a deploy. Web, workers and beat read DATABASE_SECRET
+      # (the app role); the migrate task reads DATABASE_MASTER_SECRET as its DATABASE_SECRET.
+      DATABASE_SECRET        = "secretsmanager:${aws_secretsmanager_secret.db_app.arn}"
+      DATABASE_MASTER_SECRET = "secretsmanager:${var.database_secret_arn}"
+      DATABASE_HOST          = var.database_host
+      DATABASE_NAME          = var.database_name
+      DATABASE_PROXY         = tostring(var.database_proxy)
+      ALLOWED_HOSTS          = var.domain
     },
     var.bucket_name != null ? { AWS_STORAGE_BUCKET_NAME = var.bucket_name } : {},
     # Static and signed media URLs point at CloudFront on the app's own domain.
@@ -32,6 +38,12 @@ resource "random_password" "secret_key" {
   special = true
 }
 
+# The app role's password: letters and digits only, so it needs no quoting anywhere.
+resource "random_password" "db_app" {
+  length  = 40
+  special = false
+}
+
 resource "aws_secretsmanager_secret" "app" {
   name                    = "${var.project}/${var.environment}/app"
   description             = "SECRET_KEY and REDIS_URL of ${local.name}"
@@ -42,17 +54,37 @@ resource "aws_secretsmanager_secret" "app" {
 }
 
 # Terraform seeds the app secret once; after that operators add keys to it
-# (`django-aws config import` merges), so an apply must never write it back.
+# (`django-aws config import` merges), so an apply must never write it back. Write-only:
+# the secret version keeps no copy in the state (the inputs still do, see
+# docs/aws/infrastructure.md); raise the version to write it again.
 resource "aws_secretsmanager_secret_version" "app" {
   secret_id = aws_secretsmanager_secret.app.id
-  secret_string = jsonencode({
+  secret_string_wo = jsonencode({
     SECRET_KEY = random_password.secret_key.result
     REDIS_URL  = var.redis_url
   })
+  secret_string_wo_version = 1
+}
 
-  lifecycle {
-    ignore_changes = [secret_string]
-  }
+# The app's database role: RDS Proxy and the app log in with it; the migrate task creates
+# it in PostgreSQL (`manage.py ensure_app_role`) with DML rights only. Same shape as the
+# RDS-managed master secret.
+resource "aws_secretsmanager_secret" "db_app" {
+  name                    = "${var.project}/${var.environment}/db-app"
+  description             = "The least-privilege PostgreSQL role ${local.name}'s processes connect as"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 7
+  #checkov:skip=CKV2_AWS_57:Rotate by raising secret_string_wo_version and running the migrate task, which sets the new password (docs/aws/infrastructure.md).
+  #checkov:skip=CKV_AWS_149:The AWS-managed key by default; set kms_key_arn to use a customer-managed key.
+}
+
+resource "aws_secretsmanager_secret_version" "db_app" {
+  secret_id = aws_secretsmanager_secret.db_app.id
+  secret_string_wo = jsonencode({
+    username = var.database_app_username
+    password = random_password.db_app.result
+  })
+  secret_string_wo_version = 1
 }
 
 # The private key media URLs are signed with (the edge module makes the pair). Terraform
@@ -176,7 +208,7 @@ data "aws_iam_policy_document" "task" {
   statement {
     sid       = "DatabaseSecret"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.database_secret_arn]
+    resources = [aws_secretsmanager_secret.db_app.arn]
   }
 
   # One-off tasks resolve secretsmanager:<project>/<environment>/app#KEY references at run
@@ -201,6 +233,14 @@ data "aws_iam_policy_document" "task" {
     sid       = "MaintenanceSwitch"
     actions   = ["ssm:GetParameter"]
     resources = [aws_ssm_parameter.maintenance_mode.arn]
+  }
+
+  # The environment bridge reads the app's own config keys (django-aws config import writes
+  # them under the prefix) at process start: DJANGO_AWS_CONFIG_PATH, one call per 10 keys.
+  statement {
+    sid       = "AppConfig"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = ["${local.ssm_arn}${local.prefix}"]
   }
 
   # The package reads references in one BatchGetSecretValue call. That action has no
@@ -267,4 +307,61 @@ resource "aws_iam_role_policy" "task" {
   name   = "app"
   role   = aws_iam_role.task.id
   policy = data.aws_iam_policy_document.task.json
+}
+
+# ------------------------------------------------------------------------ migrate role
+
+# The migrate task (and the cutover's one-off commands, which run its task definition):
+# everything the app may do, plus the master secret it migrates and creates the app role with.
+resource "aws_iam_role" "migrate" {
+  name               = "${local.name}-migrate"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+}
+
+resource "aws_iam_role_policy" "migrate_app" {
+  name   = "app"
+  role   = aws_iam_role.migrate.id
+  policy = data.aws_iam_policy_document.task.json
+}
+
+data "aws_iam_policy_document" "migrate" {
+  statement {
+    sid       = "MasterSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.database_secret_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "migrate" {
+  name   = "database-owner"
+  role   = aws_iam_role.migrate.id
+  policy = data.aws_iam_policy_document.migrate.json
+}
+
+# --------------------------------------------------------------- queue-metrics role
+
+# The queue depth publisher reads REDIS_URL (injected by ECS) and puts one metric.
+resource "aws_iam_role" "queue_metrics" {
+  name               = "${local.name}-queue-metrics"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+}
+
+# PutMetricData has no resource-level permissions; the namespace condition confines it.
+data "aws_iam_policy_document" "queue_metrics" {
+  statement {
+    sid       = "Metrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.metric_namespace]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "queue_metrics" {
+  name   = "put-queue-depth"
+  role   = aws_iam_role.queue_metrics.id
+  policy = data.aws_iam_policy_document.queue_metrics.json
 }
