@@ -24,8 +24,25 @@ import yaml
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from support.moto_server import Aws
+from support.template import (
+    ANSWERS_FILE,
+    ENVIRONMENTS,
+    IMAGE,
+    LEFTOVER_JINJA,
+    REPO_ROOT,
+    REQUIRED_ANSWERS,
+    VENV_BIN,
+    container_environment,
+    host_plumbing,
+    only_container,
+    placeholder_values,
+    render,
+    sample_copy,
+    snapshot,
+    task_definition_files,
+    without_image_paths,
+)
 from support.template_matrix import Rendered
-from support.template import ANSWERS_FILE, ENVIRONMENTS, IMAGE, LEFTOVER_JINJA, REPO_ROOT, REQUIRED_ANSWERS, VENV_BIN, container_environment, host_plumbing, only_container, placeholder_values, render, sample_copy, snapshot, task_definition_files, without_image_paths
 from support.terraform_schema import expected_terraform_files
 
 from django_aws_settings.ops.ecs import render_task_definition, validation_errors
@@ -233,6 +250,35 @@ def test_stop_timeouts_fit_fargates_limit(rendered: Rendered) -> None:
     assert {
         label for label, t in timeouts.items() if not 0 < t <= FARGATE_MAX_STOP_TIMEOUT
     } == set()
+
+
+def test_a_worker_stop_is_a_bounded_soft_shutdown_then_a_requeue(rendered: Rendered) -> None:
+    """ECS sends SIGTERM, then SIGKILL at stopTimeout. Celery's own SIGTERM waits for running
+    tasks without limit; REMAP_SIGTERM=SIGQUIT makes it the soft shutdown, then the cold
+    shutdown that requeues, and the soft shutdown must end before the SIGKILL.
+    (test_template_run stops a real worker this way.)"""
+    from django_aws_settings.settings.celery import DEFAULT_SOFT_SHUTDOWN_TIMEOUT
+
+    workers = {
+        label: only_container(request)
+        for label, request in rendered.requests().items()
+        if label.startswith("worker")
+    }
+    stops = {}
+    for label, container in workers.items():
+        environment = {item["name"]: item["value"] for item in container["environment"]}
+        soft = int(
+            environment.get("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", DEFAULT_SOFT_SHUTDOWN_TIMEOUT)
+        )
+        stops[label] = (environment.get("REMAP_SIGTERM"), container["stopTimeout"] - soft >= 10)
+    assert stops == dict.fromkeys(workers, ("SIGQUIT", True))
+    others = [
+        label
+        for label, request in rendered.requests().items()
+        if not label.startswith("worker")
+        and any(i["name"] == "REMAP_SIGTERM" for i in only_container(request)["environment"])
+    ]
+    assert others == []
 
 
 def gunicorn_settings(rendered: Rendered, environment: dict[str, str]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ and Secrets Manager are moto.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -31,9 +32,21 @@ import urllib3
 from psycopg import sql
 from support.moto_server import Aws, MotoServer
 from support.postgres import TlsPostgres
-from support.processes import free_port, unique_name
-from support.processes import Process, Response, http_request, running
-from support.template import ALB_HEALTH_CHECK, BEHIND_ALB, REQUIRED_ANSWERS, RUN_ANSWERS, RUN_REGION, RenderedProject, fake_aws, host_plumbing, media_signing, render, run_command, sample_copy
+from support.processes import Process, Response, free_port, http_request, running, unique_name
+from support.template import (
+    ALB_HEALTH_CHECK,
+    BEHIND_ALB,
+    REQUIRED_ANSWERS,
+    RUN_ANSWERS,
+    RUN_REGION,
+    RenderedProject,
+    fake_aws,
+    host_plumbing,
+    media_signing,
+    render,
+    run_command,
+    sample_copy,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -334,6 +347,87 @@ def test_beat_schedules_the_periodic_task(deployment: Deployment, built: Built) 
     finally:
         for leftover in set(glob.glob("/tmp/celerybeat-schedule*")) - schedules_before:
             os.unlink(leftover)
+
+
+# ECS stops a container with SIGTERM to its init process (initProcessEnabled: it passes the
+# signal to the command's process), then SIGKILLs everything at stopTimeout. Scaled down
+# for the test: a 2 s soft shutdown (100 s in production) inside a 6 s stop (120 s).
+TEST_SOFT_SHUTDOWN = 2
+TEST_STOP_TIMEOUT = 6.0
+LONG_JOB_SECONDS = 6
+
+
+def stop_like_ecs(process: Process, stop_timeout: float) -> tuple[bool, float]:
+    """SIGTERM, then SIGKILL to the whole group after ``stop_timeout``; returns whether it
+    exited by itself and how long the stop took."""
+    started = time.monotonic()
+    process.popen.send_signal(signal.SIGTERM)
+    try:
+        process.popen.wait(timeout=stop_timeout)
+        by_itself = True
+    except subprocess.TimeoutExpired:
+        by_itself = False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.popen.pid, signal.SIGKILL)  # pool children left behind, as ECS would
+    process.popen.wait(timeout=10)
+    return by_itself, time.monotonic() - started
+
+
+def test_a_worker_stopped_mid_task_requeues_it_for_the_next_worker_within_seconds(
+    deployment: Deployment, built: Built, redis_url: str
+) -> None:
+    """The generated worker command and environment, stopped the way ECS stops it while a
+    task runs: the task goes back to the queue at once (not after the broker's one-hour
+    visibility timeout) and the next worker runs it to the end, exactly once."""
+    from celery import Celery
+
+    assert built.migrate.returncode == 0
+    container = deployment.container("worker", "default")
+    assert container["stopTimeout"] / TEST_STOP_TIMEOUT == 20  # the scale of this test
+    env = deployment.environ(
+        "worker", "default", CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT=str(TEST_SOFT_SHUTDOWN)
+    )
+    note = f"stop-{secrets.token_hex(4)}"
+    sender = Celery("sender", broker=redis_url, set_as_current=False)
+    command = deployment.command("worker", "default")
+    first_log, second_log = (
+        deployment.logs / "worker-stopped.log",
+        deployment.logs / "worker-next.log",
+    )
+    try:
+        with running(command, cwd=deployment.root, env=env, log=first_log) as first:
+            sender.send_task(
+                "catalog.tasks.long_job", args=(note, LONG_JOB_SECONDS), queue="default"
+            )
+            wait_for(
+                lambda: ("long-job-started", note) in deployment.rows("long-job-started"),
+                timeout=ROW_TIMEOUT,
+                what="the first worker starts the task",
+                log=first_log,
+            )
+            by_itself, took = stop_like_ecs(first, TEST_STOP_TIMEOUT)
+        assert by_itself, first_log.read_text()
+        assert took < TEST_STOP_TIMEOUT
+        assert deployment.rows("long-job-finished").count(("long-job-finished", note)) == 0
+        restarted = time.monotonic()
+        with running(command, cwd=deployment.root, env=env, log=second_log):
+            wait_for(
+                lambda: ("long-job-finished", note) in deployment.rows("long-job-finished"),
+                timeout=LONG_JOB_SECONDS + ROW_TIMEOUT,
+                what="the next worker runs the requeued task",
+                log=second_log,
+            )
+            finished_after = time.monotonic() - restarted
+            time.sleep(2)  # a second delivery would show up as another start
+        rows = deployment.rows("long-job-started") + deployment.rows("long-job-finished")
+    finally:
+        sender.close()
+    assert [row for row in rows if row[1] == note] == [
+        ("long-job-started", note),
+        ("long-job-started", note),
+        ("long-job-finished", note),
+    ]
+    assert finished_after < LONG_JOB_SECONDS + ROW_TIMEOUT
 
 
 # ------------------------------------------------------------------------- shutdown

@@ -1,3 +1,5 @@
+import time
+
 from celery import shared_task
 
 from .models import TaskRun
@@ -12,3 +14,11 @@ def record_visit(note):
 def heartbeat():
     """Runs every few seconds from CELERY_BEAT_SCHEDULE."""
     return TaskRun.objects.create(kind="beat").pk
+
+
+@shared_task
+def long_job(note, seconds):
+    """Records its start and its end: a worker stopped in between shows up as a second start."""
+    TaskRun.objects.create(kind="long-job-started", note=note)
+    time.sleep(seconds)
+    return TaskRun.objects.create(kind="long-job-finished", note=note).pk
