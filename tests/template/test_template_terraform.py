@@ -364,6 +364,9 @@ def test_state_is_locked_in_the_bootstrap_bucket_one_key_per_root(rendered: Rend
             "key": f"{folder}/terraform.tfstate",
             "region": REGION,
             "encrypt": True,
+            # The state's own key, by the alias the bootstrap gives it.
+            "kms_key_id": f"arn:aws:kms:{REGION}:{ACCOUNT}:"
+            + resource(bootstrap, "aws_kms_alias", "state").argument("name"),
             "use_lockfile": True,
         }
         for folder in backends
@@ -382,13 +385,45 @@ def test_state_bucket_is_versioned_private_and_tls_only(rendered: Rendered) -> N
     (versioning,) = resource(bootstrap, "aws_s3_bucket_versioning", "state").block.nested(
         "versioning_configuration"
     )
-    (deny,) = policy(bootstrap, "state")
+    tls_only, terraform_only = policy(bootstrap, "state")
     assert blocks_all_public_access(blocked)
     assert bootstrap.evaluate(versioning.arguments["status"]) == "Enabled"
-    assert (deny["effect"], deny["conditions"]) == (
+    assert (tls_only["effect"], tls_only["conditions"]) == (
         "Deny",
         [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
     )
+    # The state holds secrets: its objects to the Terraform roles only (ReadOnlyAccess
+    # grants s3:GetObject on every bucket), the bucket's own settings left to IAM.
+    assert (terraform_only["effect"], terraform_only["conditions"]) == (
+        "Deny",
+        [
+            {
+                "test": "ArnNotLike",
+                "variable": "aws:PrincipalArn",
+                "values": bootstrap.var("terraform_role_arns"),
+            }
+        ],
+    )
+    assert terraform_only["resources"] == [f"arn:aws:s3:::shop-terraform-state-{ACCOUNT}/*"]
+    assert {"s3:GetObject", "s3:PutObject"} <= set(terraform_only["actions"])
+    assert not any(a.startswith("s3:PutBucket") for a in terraform_only["actions"])
+
+
+def test_state_is_encrypted_with_its_own_rotating_key(rendered: Rendered) -> None:
+    bootstrap = Instance.root_module(terraform_dir(rendered) / "bootstrap", Facts(ACCOUNT, REGION))
+    key = resource(bootstrap, "aws_kms_key", "state")
+    encryption = resource(bootstrap, "aws_s3_bucket_server_side_encryption_configuration", "state")
+    ((rule, scope),) = encryption.nested_blocks("rule")
+    ((default, scope),) = encryption.nested_blocks(
+        "apply_server_side_encryption_by_default", rule, scope
+    )
+    assert key.argument("enable_key_rotation") is True
+    assert evaluated(bootstrap, default, scope) == {
+        "sse_algorithm": "aws:kms",
+        "kms_master_key_id": key.get("arn"),
+    }
+    alias = resource(bootstrap, "aws_kms_alias", "state")
+    assert alias.argument("target_key_id") == key.get("key_id")
 
 
 # ------------------------------------------------------------- secrets and roles
@@ -439,7 +474,7 @@ def test_app_secret_holds_the_generated_key_and_the_redis_url(rendered: Rendered
     env = rendered.case.environments[0]
     config = app(rendered, env).child("config")
     stored = json.loads(
-        resource(config, "aws_secretsmanager_secret_version", "app").argument("secret_string")
+        resource(config, "aws_secretsmanager_secret_version", "app").argument("secret_string_wo")
     )
     cache = "module.app.module.cache."
     assert stored == {
@@ -452,25 +487,73 @@ def test_app_secret_holds_the_generated_key_and_the_redis_url(rendered: Rendered
     }
 
 
-def test_task_role_can_read_the_database_secret_the_parameter_points_at(
+def test_app_reads_its_own_database_role_and_only_migrate_reads_the_master(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
     for env in envs:
         config = app(rendered, env).child("config")
-        reference = resource(config, "aws_ssm_parameter", "this")["DATABASE_SECRET"].argument(
-            "value"
-        )
-        scheme, _, arn = reference.partition(":")
-        statements = policy(config, "task")
-        assert scheme == "secretsmanager"
-        assert "master_user_secret[0].secret_arn" in arn
-        app_secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop/{env}/app"
-        # The database secret, and the app secret that one-off tasks resolve at run time.
-        assert granted(statements, "secretsmanager:GetSecretValue") == {
-            arn,
-            app_secret + SECRET_SUFFIX,
+        parameters = resource(config, "aws_ssm_parameter", "this")
+        app_reference = parameters["DATABASE_SECRET"].argument("value")
+        master_reference = parameters["DATABASE_MASTER_SECRET"].argument("value")
+        scheme, _, app_role = app_reference.partition(":")
+        _, _, master = master_reference.partition(":")
+        secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop/{env}"
+        assert (scheme, app_role) == ("secretsmanager", f"{secret}/db-app{SECRET_SUFFIX}")
+        assert "master_user_secret[0].secret_arn" in master
+        task = policy(config, "task")
+        migrate = task + policy(config, "migrate")
+        # The app role's secret, and the app secret that one-off tasks resolve at run time.
+        assert granted(task, "secretsmanager:GetSecretValue") == {
+            app_role,
+            f"{secret}/app{SECRET_SUFFIX}",
         }
-        assert granted(statements, "secretsmanager:BatchGetSecretValue") == {"*"}
+        assert granted(migrate, "secretsmanager:GetSecretValue") == {
+            app_role,
+            master,
+            f"{secret}/app{SECRET_SUFFIX}",
+        }
+        assert granted(task, "secretsmanager:BatchGetSecretValue") == {"*"}
+        # The migrate role carries exactly those two policies.
+        attached = {
+            resource(config, "aws_iam_role_policy", name).argument("role")
+            for name in ("migrate_app", "migrate")
+        }
+        assert attached == {resource(config, "aws_iam_role", "migrate").get("id")}
+
+
+def test_app_role_secret_has_the_master_secrets_shape_and_stays_out_of_its_state(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        config = app(rendered, env).child("config")
+        version = resource(config, "aws_secretsmanager_secret_version", "db_app")
+        stored = json.loads(version.argument("secret_string_wo"))
+        assert (version.argument("secret_string"), version.argument("secret_string_wo_version")) == (None, 1)
+        assert stored == {
+            "username": "shop_app",
+            "password": str(Unknown("module.app.module.config.random_password.db_app.result")),
+        }
+        assert resource(config, "aws_secretsmanager_secret", "db_app").argument("name") == (
+            f"shop/{env}/db-app"
+        )
+
+
+def test_rds_proxy_logs_in_with_the_master_and_the_app_role(rendered: Rendered) -> None:
+    for env in rendered.case.environments:
+        instance = app(rendered, env)
+        data = instance.child("data")
+        proxies = resource(data, "aws_db_proxy", "this")
+        assert len(proxies) == (1 if instance.var("rds_proxy") else 0)
+        for proxy in proxies:
+            logins = {
+                evaluated(data, block, scope)["description"]: evaluated(data, block, scope)["secret_arn"]
+                for block, scope in proxy.nested_blocks("auth")
+            }
+            assert logins == {
+                "master": data.output("master_secret_arn"),
+                "app": instance.child("config").output("db_app_secret_arn"),
+            }
+            assert granted(policy(data, "proxy"), "secretsmanager:GetSecretValue") == set(logins.values())
 
 
 def maintenance_parameters(rendered: Rendered, env: str) -> set[str]:
@@ -508,8 +591,9 @@ def test_the_app_secret_is_seeded_once_and_then_left_to_the_operators(
         seed = resource(
             app(rendered, env).child("config"), "aws_secretsmanager_secret_version", "app"
         )
-        # `django-aws config import` adds keys later; an apply must not drop them.
-        assert seed.block.ignored_changes() == {"secret_string"}
+        # `django-aws config import` adds keys later; an apply must not drop them: the
+        # write-only value is sent only when its version changes, and is not in the state.
+        assert (seed.argument("secret_string"), seed.argument("secret_string_wo_version")) == (None, 1)
 
 
 def test_task_role_reads_exactly_the_maintenance_parameter_every_task_definition_names(
@@ -598,10 +682,15 @@ def test_task_definitions_name_the_roles_terraform_creates(
     for env in envs:
         config = app(rendered, env).child("config")
         roles = {
-            (request["taskRoleArn"], request["executionRoleArn"])
-            for request in requests(rendered, env).values()
+            family.removeprefix(f"shop-{env}-"): (request["taskRoleArn"], request["executionRoleArn"])
+            for family, request in requests(rendered, env).items()
         }
-        assert roles == {(config.output("task_role_arn"), config.output("execution_role_arn"))}
+        execution = config.output("execution_role_arn")
+        # The migrate task alone may read the master secret: its own role.
+        assert roles == {
+            role: (config.output("migrate_role_arn" if role == "migrate" else "task_role_arn"), execution)
+            for role in roles
+        }
 
 
 def test_deploy_role_trusts_only_this_repository_and_environment(
@@ -634,7 +723,7 @@ def test_deploy_role_trusts_only_this_repository_and_environment(
         )
 
 
-def test_deploy_role_passes_exactly_the_two_task_roles_to_ecs(
+def test_deploy_role_passes_exactly_the_task_definitions_roles_to_ecs(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
     for env in envs:
@@ -643,9 +732,13 @@ def test_deploy_role_passes_exactly_the_two_task_roles_to_ecs(
             for s in policy(app(rendered, env).child("github_oidc"), "deploy")
             if "iam:PassRole" in s["actions"]
         ]
-        request = requests(rendered, env)[f"shop-{env}-web"]
+        named = {
+            arn
+            for request in requests(rendered, env).values()
+            for arn in (request["taskRoleArn"], request["executionRoleArn"])
+        }
         assert (set(passing["resources"]), passing["conditions"]) == (
-            {request["taskRoleArn"], request["executionRoleArn"]},
+            named,
             [
                 {
                     "test": "StringEquals",
@@ -1168,24 +1261,36 @@ def test_database_parameters_force_tls(rendered: Rendered) -> None:
     assert parameters["rds.force_ssl"] == "1"
 
 
-def test_rds_proxy_is_the_apps_host_exactly_when_asked_for(rendered: Rendered) -> None:
-    env = rendered.case.environments[0]
-    instance = app(rendered, env)
-    proxies = resource(instance.child("data"), "aws_db_proxy", "this")
-    host = resource(instance.child("config"), "aws_ssm_parameter", "this")["DATABASE_HOST"]
-    environment_variables = {
-        item["name"]: item["value"]
-        for item in only_container(rendered.request("web"))["environment"]
-    }
-    if rendered.case.rds_proxy:
-        (proxy,) = proxies
-        assert (host.argument("value"), proxy.argument("require_tls")) == (
-            proxy.get("endpoint"),
-            True,
+def test_rds_proxy_is_the_apps_host_exactly_where_the_environment_has_one(
+    rendered: Rendered,
+) -> None:
+    case = rendered.case
+    for env in case.environments:
+        instance = app(rendered, env)
+        # On Serverless v2 a proxy bills at least 8 ACUs: production only.
+        wanted = case.rds_proxy and (env == "production" or case.database_engine != "aurora-serverless")
+        proxies = resource(instance.child("data"), "aws_db_proxy", "this")
+        parameters = resource(instance.child("config"), "aws_ssm_parameter", "this")
+        # Every process learns it from the environment's parameter, not the task definition.
+        reads = {
+            item["valueFrom"]
+            for request in requests(rendered, env).values()
+            for item in only_container(request)["secrets"]
+            if item["name"] == "DATABASE_PROXY"
+        }
+        assert reads == {parameters["DATABASE_PROXY"].get("arn")}
+        assert (instance.var("rds_proxy"), parameters["DATABASE_PROXY"].argument("value")) == (
+            wanted,
+            str(wanted).lower(),
         )
-        assert environment_variables["DATABASE_PROXY"] == "true"
-    else:
-        assert (proxies, "DATABASE_PROXY" in environment_variables) == ([], False)
+        if wanted:
+            (proxy,) = proxies
+            assert (parameters["DATABASE_HOST"].argument("value"), proxy.argument("require_tls")) == (
+                proxy.get("endpoint"),
+                True,
+            )
+        else:
+            assert proxies == []
 
 
 def test_redis_is_one_encrypted_authenticated_primary_not_cluster_mode(rendered: Rendered) -> None:
@@ -1205,9 +1310,12 @@ def test_redis_is_one_encrypted_authenticated_primary_not_cluster_mode(rendered:
         "at_rest_encryption_enabled": True,
         "port": 6379,
     }
-    assert group.argument("auth_token") == Unknown(
-        "module.app.module.cache.random_password.auth_token.result"
+    # Write-only: sent once per auth_token_wo_version, never stored in the group's state.
+    assert (group.argument("auth_token"), group.argument("auth_token_wo")) == (
+        None,
+        Unknown("module.app.module.cache.random_password.auth_token.result"),
     )
+    assert (group.argument("auth_token_wo_version"), group.argument("auth_token_update_strategy")) == (1, "ROTATE")
 
 
 def test_only_the_apps_tasks_reach_the_database_and_redis(rendered: Rendered) -> None:

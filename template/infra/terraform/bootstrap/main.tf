@@ -1,5 +1,8 @@
 # The S3 bucket that holds every environment's Terraform state (one key each, locked with
-# S3-native lock files). Versioned, so a damaged state can be restored.
+# S3-native lock files). Versioned, so a damaged state can be restored. The state holds
+# secrets (docs/aws/infrastructure.md lists them): encrypted with a key of its own, and only
+# the roles that run Terraform may read or write the objects, whatever else IAM allows
+# (ReadOnlyAccess includes s3:GetObject).
 
 provider "aws" {
   region              = var.region
@@ -15,7 +18,6 @@ resource "aws_s3_bucket" "state" {
   #checkov:skip=CKV_AWS_18:Access logging needs a second bucket; CloudTrail records who changed the state objects.
   #checkov:skip=CKV_AWS_144:Cross-region replication is optional; versioning keeps every earlier state.
   #checkov:skip=CKV2_AWS_62:Nothing in this stack consumes object events; add a notification when something does.
-  #checkov:skip=CKV_AWS_145:SSE-S3: a customer key would add a KMS grant to everyone who runs Terraform.
 
   lifecycle {
     prevent_destroy = true
@@ -44,12 +46,45 @@ resource "aws_s3_bucket_versioning" "state" {
   }
 }
 
+data "aws_iam_policy_document" "key" {
+  # The account (its IAM policies) administers and uses the key; the bucket policy below
+  # is what keeps everyone but the Terraform roles from the objects.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${var.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "state" {
+  description             = "${var.project} Terraform state"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.key.json
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+# The backends name the key by this alias.
+resource "aws_kms_alias" "state" {
+  name          = "alias/${var.project}-terraform-state"
+  target_key_id = aws_kms_key.state.key_id
+}
+
 resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
   bucket = aws_s3_bucket.state.id
   rule {
     apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.state.arn
     }
+    bucket_key_enabled = true
   }
 }
 
@@ -83,6 +118,44 @@ data "aws_iam_policy_document" "state" {
       test     = "Bool"
       variable = "aws:SecureTransport"
       values   = ["false"]
+    }
+  }
+
+  # The objects (every state file) to the Terraform roles only. Bucket settings and this
+  # policy stay with IAM, so an administrator can always repair a wrong role list.
+  statement {
+    sid       = "StateToTerraformRolesOnly"
+    effect    = "Deny"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["${aws_s3_bucket.state.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:PrincipalArn"
+      values   = concat(var.terraform_role_arns, flatten(values(var.environment_role_arns)))
+    }
+  }
+
+  # A role listed for one environment reaches only that environment's state.
+  dynamic "statement" {
+    for_each = var.environment_role_arns
+    content {
+      sid       = "OnlyOwnState${title(statement.key)}"
+      effect    = "Deny"
+      actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+      resources = [for key, _ in var.environment_role_arns : "${aws_s3_bucket.state.arn}/${key}/*" if key != statement.key]
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
     }
   }
 }

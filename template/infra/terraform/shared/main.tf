@@ -1,6 +1,6 @@
 # What every environment shares: the image repository (an image is built once and promoted
-# from one environment to the next), the account's GitHub OIDC provider and, for the
-# cutover's DMS replication, the account's dms-vpc-role.
+# from one environment to the next), the account's GitHub OIDC provider, ECS's
+# service-linked role and, for the cutover's DMS replication, the account's dms-vpc-role.
 
 provider "aws" {
   region              = var.region
@@ -21,6 +21,15 @@ resource "aws_iam_openid_connect_provider" "github" {
   count          = var.create_github_oidc_provider ? 1 : 0
   url            = "https://token.actions.githubusercontent.com"
   client_id_list = ["sts.amazonaws.com"]
+}
+
+# ECS creates AWSServiceRoleForECS itself on first use, but not always before a new
+# account's first capacity-provider attachment ("Unable to assume the service linked
+# role"): create it here, applied before any environment. False when it exists already
+# (`aws iam get-role --role-name AWSServiceRoleForECS`).
+resource "aws_iam_service_linked_role" "ecs" {
+  count            = var.create_ecs_service_linked_role ? 1 : 0
+  aws_service_name = "ecs.amazonaws.com"
 }
 
 # DMS places its network interfaces through a role with exactly this name, one per account.

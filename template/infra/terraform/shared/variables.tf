@@ -19,6 +19,12 @@ variable "create_github_oidc_provider" {
   default     = true
 }
 
+variable "create_ecs_service_linked_role" {
+  description = "Create AWSServiceRoleForECS (false when `aws iam get-role --role-name AWSServiceRoleForECS` finds it: one per account)."
+  type        = bool
+  default     = true
+}
+
 variable "create_dms_vpc_role" {
   description = "Create the account-wide dms-vpc-role DMS needs (false without DMS, or when `aws iam get-role --role-name dms-vpc-role` finds it already)."
   type        = bool

@@ -18,6 +18,8 @@ locals {
   # One bucket: media under media/, static files under static/ (django_aws_settings.settings.storages).
   bucket_name      = var.media_on_s3 || var.static_on_s3 ? "${local.name}-files-${data.aws_caller_identity.current.account_id}" : null
   postgres_version = coalesce(var.postgres_version, var.database_engine == "rds-postgres" ? "17" : "17.4")
+  database_name    = replace(var.project, "-", "_")
+  production       = var.environment == "production"
 }
 
 module "network" {
@@ -62,7 +64,7 @@ module "data" {
   source                  = "../data"
   name                    = local.name
   engine                  = var.database_engine
-  database_name           = replace(var.project, "-", "_")
+  database_name           = local.database_name
   vpc_id                  = module.network.vpc_id
   database_subnet_ids     = module.network.database_subnet_ids
   app_security_group_id   = module.ecs.app_security_group_id
@@ -74,6 +76,10 @@ module "data" {
   performance_insights    = var.db_performance_insights
   postgres_version        = local.postgres_version
   rds_proxy               = var.rds_proxy
+  app_secret_arn          = module.config.db_app_secret_arn
+  # Production keeps point-in-time recovery even if the database itself is deleted.
+  keep_backups_after_delete = local.production
+  log_retention_days        = var.log_retention_days
 }
 
 module "cache" {
@@ -84,11 +90,19 @@ module "cache" {
   vpc_id                = module.network.vpc_id
   database_subnet_ids   = module.network.database_subnet_ids
   app_security_group_id = module.ecs.app_security_group_id
+
+  auth_token_version         = var.redis_auth_token_version
+  auth_token_update_strategy = var.redis_auth_token_update_strategy
 }
 
 module "observability" {
-  source                   = "../observability"
+  source = "../observability"
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
   name                     = local.name
+  environment              = var.environment
   log_group_name           = "/ecs/${var.project}/${var.environment}"
   log_retention_days       = var.log_retention_days
   alarm_email              = var.alarm_email
@@ -98,6 +112,12 @@ module "observability" {
   db_cluster_identifier    = module.data.cluster_identifier
   db_connections_threshold = var.db_connections_alarm
   cache_node_ids           = module.cache.node_ids
+  cache_node_type          = var.cache_node_type
+  db_serverless            = var.database_engine == "aurora-serverless"
+  db_proxy_name            = module.data.proxy_name
+  distribution_id          = module.edge.distribution_id
+  web_acl_name             = module.edge.web_acl_name
+  monthly_budget_usd       = var.monthly_budget_usd
   cluster_name             = module.ecs.cluster_name
   service_names = concat(
     [module.ecs.web_service_name],
@@ -117,6 +137,8 @@ module "config" {
   database_host          = module.data.host
   database_name          = module.data.database_name
   database_secret_arn    = module.data.master_secret_arn
+  database_app_username  = "${local.database_name}_app"
+  database_proxy         = var.rds_proxy
   bucket_name            = local.bucket_name
   static_on_s3           = var.static_on_s3
   media_on_s3            = var.media_on_s3
@@ -143,7 +165,12 @@ module "ecs" {
   alb_security_group_id  = module.edge.alb_security_group_id
   target_group_arn       = module.edge.target_group_arn
   task_role_arn          = module.config.task_role_arn
+  migrate_role_arn       = module.config.migrate_role_arn
+  queue_metrics_role_arn = module.config.queue_metrics_role_arn
   execution_role_arn     = module.config.execution_role_arn
+  # The first tasks need DATABASE_HOST (written once the database and proxy are up) and
+  # REDIS_URL (once Redis is): no service starts before what it reads exists.
+  start_after            = module.config.startup_dependencies
   metric_namespace       = local.metric_namespace
   web_min_count          = var.web_min_count
   web_max_count          = var.web_max_count
@@ -175,6 +202,6 @@ module "github_oidc" {
   oidc_provider_arn  = data.aws_iam_openid_connect_provider.github.arn
   ecr_repository_arn = data.aws_ecr_repository.app.arn
   cluster_name       = module.ecs.cluster_name
-  task_role_arns     = [module.config.task_role_arn, module.config.execution_role_arn]
+  task_role_arns     = [module.config.task_role_arn, module.config.migrate_role_arn, module.config.execution_role_arn]
   log_group_arn      = module.observability.log_group_arn
 }

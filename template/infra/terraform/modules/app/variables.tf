@@ -61,7 +61,7 @@ variable "database_engine" {
 }
 
 variable "rds_proxy" {
-  description = "Connect through RDS Proxy."
+  description = "Connect through RDS Proxy (per environment: on Aurora Serverless v2 it bills at least 8 ACUs)."
   type        = bool
 }
 
@@ -193,9 +193,31 @@ variable "log_retention_days" {
 }
 
 variable "alarm_email" {
-  description = "Where alarms are mailed (null: subscribe later)."
+  description = "Where alarms and the budget are mailed (confirm the subscription email); required in production, null elsewhere subscribes later."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.environment != "production" || can(regex("^[^@\\s]+@[^@\\s]+$", var.alarm_email))
+    error_message = "Production needs alarm_email in terraform.tfvars: alarms nobody receives protect nobody."
+  }
+}
+
+variable "monthly_budget_usd" {
+  description = "Monthly AWS cost (USD) of this environment's resources that mails alarm_email at 80 % actual and 100 % forecast."
+  type        = number
+}
+
+variable "redis_auth_token_version" {
+  description = "Raise to send a new Redis auth token (docs/aws/infrastructure.md, rotation)."
+  type        = number
+  default     = 1
+}
+
+variable "redis_auth_token_update_strategy" {
+  description = "ROTATE while old and new Redis tokens must both work, then SET."
+  type        = string
+  default     = "ROTATE"
 }
 
 variable "enable_execute_command" {

@@ -42,8 +42,12 @@ resource "aws_elasticache_replication_group" "this" {
   transit_encryption_enabled = true
   transit_encryption_mode    = "required"
   at_rest_encryption_enabled = true
-  auth_token                 = random_password.auth_token.result
-  auth_token_update_strategy = "ROTATE"
+  # Write-only: the group's state keeps no copy (the random_password still does). To rotate
+  # without downtime: raise auth_token_version (ROTATE: old and new both work), update
+  # REDIS_URL, redeploy, then apply with auth_token_update_strategy = "SET".
+  auth_token_wo              = random_password.auth_token.result
+  auth_token_wo_version      = var.auth_token_version
+  auth_token_update_strategy = var.auth_token_update_strategy
   snapshot_retention_limit   = var.snapshot_retention_days
   snapshot_window            = "01:00-02:00"
   maintenance_window         = "sun:04:30-sun:05:30"

@@ -51,3 +51,20 @@ variable "snapshot_retention_days" {
   type        = number
   default     = 3
 }
+
+variable "auth_token_version" {
+  description = "Raise to send the auth token again (after replacing random_password.auth_token): the rotation's first step."
+  type        = number
+  default     = 1
+}
+
+variable "auth_token_update_strategy" {
+  description = "ROTATE keeps the old token working next to the new one; SET (after every client moved) drops it."
+  type        = string
+  default     = "ROTATE"
+
+  validation {
+    condition     = contains(["ROTATE", "SET"], var.auth_token_update_strategy)
+    error_message = "Expected ROTATE or SET."
+  }
+}

@@ -30,8 +30,18 @@ variable "database_name" {
 }
 
 variable "database_secret_arn" {
-  description = "The RDS-managed master secret; DATABASE_SECRET points at it and the task role may read it."
+  description = "The RDS-managed master secret; DATABASE_MASTER_SECRET points at it and only the migrate role may read it."
   type        = string
+}
+
+variable "database_app_username" {
+  description = "The least-privilege PostgreSQL role the app connects as (the db-app secret's username)."
+  type        = string
+}
+
+variable "database_proxy" {
+  description = "DATABASE_PROXY: the app connects through RDS Proxy."
+  type        = bool
 }
 
 variable "bucket_name" {

@@ -1,5 +1,6 @@
-# PostgreSQL on RDS or Aurora: encrypted, TLS forced, master password generated and kept
-# (and rotated) by RDS in Secrets Manager, never in Terraform state.
+# PostgreSQL on RDS or Aurora: encrypted with the database's own customer-managed key (its
+# snapshots can be shared or copied to another account), TLS forced, master password
+# generated and kept (and rotated) by RDS in Secrets Manager, never in Terraform state.
 
 locals {
   aurora     = var.engine != "rds-postgres"
@@ -15,6 +16,56 @@ locals {
     local.aurora ? aws_rds_cluster.this[0].master_user_secret[0].secret_arn :
     aws_db_instance.this[0].master_user_secret[0].secret_arn
   )
+  # RDS writes the exported logs here; created first, with a retention, so RDS does not
+  # create them without one.
+  log_groups = toset([
+    for log in(local.aurora ? ["postgresql"] : ["postgresql", "upgrade"]) :
+    "/aws/rds/${local.aurora ? "cluster" : "instance"}/${var.name}/${log}"
+  ])
+  # Fixed windows (UTC), so AWS never picks one at random: backups, then maintenance.
+  backup_window      = "02:00-03:00"
+  maintenance_window = "sun:03:30-sun:04:30"
+}
+
+data "aws_caller_identity" "current" {}
+
+# A customer-managed key from day one: switching keys later means restoring a snapshot.
+data "aws_iam_policy_document" "key" {
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description             = "${var.name} database, its snapshots and Performance Insights"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.key.json
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}-database"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+# Final snapshots get a suffix made once per database: a later database of the same name
+# (a re-created staging) never collides with an earlier one's final snapshot.
+resource "random_id" "final_snapshot" {
+  byte_length = 4
+}
+
+resource "aws_cloudwatch_log_group" "postgresql" {
+  for_each          = local.log_groups
+  name              = each.key
+  retention_in_days = var.log_retention_days
+  #checkov:skip=CKV_AWS_158:CloudWatch encrypts logs by default; the database key would need a grant for the logs service.
+  #checkov:skip=CKV_AWS_338:Retention is var.log_retention_days, the same per-environment choice as the container logs.
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -118,6 +169,7 @@ resource "aws_db_instance" "this" {
   max_allocated_storage               = var.max_allocated_storage
   storage_type                        = "gp3"
   storage_encrypted                   = true
+  kms_key_id                          = aws_kms_key.this.arn
   db_name                             = var.database_name
   username                            = local.username
   manage_master_user_password         = true
@@ -127,19 +179,22 @@ resource "aws_db_instance" "this" {
   parameter_group_name                = aws_db_parameter_group.this[0].name
   ca_cert_identifier                  = "rds-ca-rsa2048-g1"
   backup_retention_period             = var.backup_retention_days
-  backup_window                       = "02:00-03:00"
-  maintenance_window                  = "sun:03:30-sun:04:30"
+  backup_window                       = local.backup_window
+  maintenance_window                  = local.maintenance_window
+  delete_automated_backups            = !var.keep_backups_after_delete
   auto_minor_version_upgrade          = true
   copy_tags_to_snapshot               = true
   deletion_protection                 = var.deletion_protection
   skip_final_snapshot                 = false
-  final_snapshot_identifier           = "${var.name}-final"
+  final_snapshot_identifier           = "${var.name}-final-${random_id.final_snapshot.hex}"
   iam_database_authentication_enabled = true
   enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
   performance_insights_enabled        = var.performance_insights
+  performance_insights_kms_key_id     = var.performance_insights ? aws_kms_key.this.arn : null
   monitoring_interval                 = 60
   monitoring_role_arn                 = aws_iam_role.monitoring.arn
-  #checkov:skip=CKV_AWS_354:Performance Insights data is encrypted with the AWS-managed RDS key.
+
+  depends_on = [aws_cloudwatch_log_group.postgresql]
 }
 
 # ---------------------------------------------------------------------------- Aurora
@@ -181,19 +236,20 @@ resource "aws_rds_cluster" "this" {
   master_username                     = local.username
   manage_master_user_password         = true
   storage_encrypted                   = true
+  kms_key_id                          = aws_kms_key.this.arn
   db_subnet_group_name                = aws_db_subnet_group.this.name
   vpc_security_group_ids              = [aws_security_group.database.id]
   db_cluster_parameter_group_name     = aws_rds_cluster_parameter_group.this[0].name
   backup_retention_period             = var.backup_retention_days
-  preferred_backup_window             = "02:00-03:00"
-  preferred_maintenance_window        = "sun:03:30-sun:04:30"
+  preferred_backup_window             = local.backup_window
+  preferred_maintenance_window        = local.maintenance_window
+  delete_automated_backups            = !var.keep_backups_after_delete
   copy_tags_to_snapshot               = true
   deletion_protection                 = var.deletion_protection
   skip_final_snapshot                 = false
-  final_snapshot_identifier           = "${var.name}-final"
+  final_snapshot_identifier           = "${var.name}-final-${random_id.final_snapshot.hex}"
   iam_database_authentication_enabled = true
   enabled_cloudwatch_logs_exports     = ["postgresql"]
-  #checkov:skip=CKV_AWS_327:Encrypted with the AWS-managed RDS key; a customer-managed key adds cost and a key policy to maintain.
   #checkov:skip=CKV2_AWS_8:Automated backups with point-in-time recovery (backup_retention_days); add AWS Backup for cross-account copies or vault lock.
 
   dynamic "serverlessv2_scaling_configuration" {
@@ -203,6 +259,8 @@ resource "aws_rds_cluster" "this" {
       max_capacity = var.serverless_max_capacity
     }
   }
+
+  depends_on = [aws_cloudwatch_log_group.postgresql]
 
   lifecycle {
     # Aurora versions are major.minor and AWS applies minor upgrades itself
@@ -214,17 +272,18 @@ resource "aws_rds_cluster" "this" {
 
 # One writer, plus a reader in another zone when multi_az (Aurora fails over to it).
 resource "aws_rds_cluster_instance" "this" {
-  count                        = local.aurora ? (var.multi_az ? 2 : 1) : 0
-  identifier                   = "${var.name}-${count.index}"
-  cluster_identifier           = aws_rds_cluster.this[0].id
-  engine                       = aws_rds_cluster.this[0].engine
-  instance_class               = local.serverless ? "db.serverless" : var.instance_class
-  db_subnet_group_name         = aws_db_subnet_group.this.name
-  auto_minor_version_upgrade   = true
-  performance_insights_enabled = var.performance_insights
-  monitoring_interval          = 60
-  monitoring_role_arn          = aws_iam_role.monitoring.arn
-  #checkov:skip=CKV_AWS_354:Performance Insights data is encrypted with the AWS-managed RDS key.
+  count                           = local.aurora ? (var.multi_az ? 2 : 1) : 0
+  identifier                      = "${var.name}-${count.index}"
+  cluster_identifier              = aws_rds_cluster.this[0].id
+  engine                          = aws_rds_cluster.this[0].engine
+  instance_class                  = local.serverless ? "db.serverless" : var.instance_class
+  db_subnet_group_name            = aws_db_subnet_group.this.name
+  auto_minor_version_upgrade      = true
+  preferred_maintenance_window    = local.maintenance_window
+  performance_insights_enabled    = var.performance_insights
+  performance_insights_kms_key_id = var.performance_insights ? aws_kms_key.this.arn : null
+  monitoring_interval             = 60
+  monitoring_role_arn             = aws_iam_role.monitoring.arn
 }
 
 # ------------------------------------------------------------------------- RDS Proxy
@@ -248,13 +307,13 @@ resource "aws_iam_role" "proxy" {
 data "aws_iam_policy_document" "proxy" {
   statement {
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [local.master_secret_arn]
+    resources = [local.master_secret_arn, var.app_secret_arn]
   }
 }
 
 resource "aws_iam_role_policy" "proxy" {
   count  = var.rds_proxy ? 1 : 0
-  name   = "read-master-secret"
+  name   = "read-login-secrets"
   role   = aws_iam_role.proxy[0].id
   policy = data.aws_iam_policy_document.proxy.json
 }
@@ -269,11 +328,16 @@ resource "aws_db_proxy" "this" {
   require_tls            = true
   idle_client_timeout    = 1800
 
-  auth {
-    auth_scheme               = "SECRETS"
-    secret_arn                = local.master_secret_arn
-    iam_auth                  = "DISABLED"
-    client_password_auth_type = "POSTGRES_SCRAM_SHA_256"
+  # One login per secret: the master (the migrate task) and the app role (everything else).
+  dynamic "auth" {
+    for_each = { master = local.master_secret_arn, app = var.app_secret_arn }
+    content {
+      description               = auth.key
+      auth_scheme               = "SECRETS"
+      secret_arn                = auth.value
+      iam_auth                  = "DISABLED"
+      client_password_auth_type = "POSTGRES_SCRAM_SHA_256"
+    }
   }
 }
 

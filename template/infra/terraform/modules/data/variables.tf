@@ -96,3 +96,18 @@ variable "rds_proxy" {
   type        = bool
   default     = false
 }
+
+variable "app_secret_arn" {
+  description = "The app role's secret (db-app): RDS Proxy's second login."
+  type        = string
+}
+
+variable "keep_backups_after_delete" {
+  description = "Keep the automated backups (point-in-time recovery) when the database is deleted."
+  type        = bool
+}
+
+variable "log_retention_days" {
+  description = "Days to keep the PostgreSQL logs RDS exports."
+  type        = number
+}

@@ -96,8 +96,8 @@ resource "aws_ecs_task_definition" "this" {
     # with the bootstrap image, which `--task-definition <family>` would then pick.
     ignore_changes = all
     precondition {
-      condition     = each.value.taskRoleArn == var.task_role_arn && each.value.executionRoleArn == var.execution_role_arn
-      error_message = "deploy/ecs/*.json name other roles than this environment's task and execution roles."
+      condition     = each.value.taskRoleArn == (each.key == "migrate" ? var.migrate_role_arn : var.task_role_arn) && each.value.executionRoleArn == var.execution_role_arn
+      error_message = "deploy/ecs/*.json name other roles than this environment's task (migrate.json: migrate) and execution roles."
     }
   }
 }
@@ -105,7 +105,7 @@ resource "aws_ecs_task_definition" "this" {
 resource "aws_ecs_task_definition" "queue_metrics" {
   count                    = local.metrics_request != null ? 1 : 0
   family                   = local.metrics_request.family
-  task_role_arn            = var.task_role_arn
+  task_role_arn            = var.queue_metrics_role_arn
   execution_role_arn       = var.execution_role_arn
   network_mode             = local.metrics_request.networkMode
   requires_compatibilities = local.metrics_request.requiresCompatibilities
@@ -171,6 +171,10 @@ resource "aws_ecs_service" "web" {
   health_check_grace_period_seconds  = 60
   enable_execute_command             = var.enable_execute_command
   propagate_tags                     = "SERVICE"
+  # var.use_spot changes the capacity provider strategy: with this, ECS rolls the running
+  # task definition (the pipeline's, task_definition is ignored) onto the new capacity
+  # instead of Terraform replacing the service (an outage, on the first revision).
+  force_new_deployment = true
 
   dynamic "capacity_provider_strategy" {
     for_each = local.strategy
@@ -203,7 +207,7 @@ resource "aws_ecs_service" "web" {
     ignore_changes = [task_definition, desired_count]
   }
 
-  depends_on = [aws_ecs_cluster_capacity_providers.this]
+  depends_on = [aws_ecs_cluster_capacity_providers.this, var.start_after]
 }
 
 resource "aws_appautoscaling_target" "web" {
@@ -244,6 +248,8 @@ resource "aws_ecs_service" "worker" {
   deployment_maximum_percent         = 200
   enable_execute_command             = var.enable_execute_command
   propagate_tags                     = "SERVICE"
+  # See the web service: a use_spot flip rolls the running revision, never replaces.
+  force_new_deployment = true
 
   dynamic "capacity_provider_strategy" {
     for_each = local.strategy
@@ -269,7 +275,7 @@ resource "aws_ecs_service" "worker" {
     ignore_changes = [task_definition, desired_count]
   }
 
-  depends_on = [aws_ecs_cluster_capacity_providers.this]
+  depends_on = [aws_ecs_cluster_capacity_providers.this, var.start_after]
 }
 
 resource "aws_appautoscaling_target" "worker" {
@@ -378,7 +384,7 @@ resource "aws_ecs_service" "beat" {
     ignore_changes = [task_definition]
   }
 
-  depends_on = [aws_ecs_cluster_capacity_providers.this]
+  depends_on = [aws_ecs_cluster_capacity_providers.this, var.start_after]
 }
 
 # ---------------------------------------------------------------------- queue metrics
@@ -412,5 +418,5 @@ resource "aws_ecs_service" "queue_metrics" {
     rollback = true
   }
 
-  depends_on = [aws_ecs_cluster_capacity_providers.this]
+  depends_on = [aws_ecs_cluster_capacity_providers.this, var.start_after]
 }

@@ -53,6 +53,22 @@ variable "task_role_arn" {
   type        = string
 }
 
+variable "migrate_role_arn" {
+  description = "The role the migrate task runs with; must equal taskRoleArn in deploy/ecs/migrate.json."
+  type        = string
+}
+
+variable "queue_metrics_role_arn" {
+  description = "The queue depth publisher's own minimal role."
+  type        = string
+}
+
+variable "start_after" {
+  description = "What the containers read at start (parameters, secret versions): every service is created after them, so its first tasks find them."
+  type        = list(string)
+  default     = []
+}
+
 variable "execution_role_arn" {
   description = "The role ECS starts the containers with; must equal executionRoleArn in deploy/ecs/*.json."
   type        = string

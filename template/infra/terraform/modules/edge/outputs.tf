@@ -45,3 +45,8 @@ output "media_signing_private_key" {
   value       = var.media_on_s3 ? tls_private_key.media_signing[local.signing_key].private_key_pem : null
   sensitive   = true
 }
+
+output "web_acl_name" {
+  description = "The WAF web ACL in front of CloudFront (null without WAF)."
+  value       = one(aws_wafv2_web_acl.this[*].name)
+}

@@ -95,3 +95,58 @@ variable "service_names" {
   description = "ECS services that alarm when they run fewer tasks than desired."
   type        = list(string)
 }
+
+variable "environment" {
+  description = "dev, staging or production: the Environment tag the budget counts."
+  type        = string
+}
+
+variable "monthly_budget_usd" {
+  description = "Monthly cost (USD) the budget warns about (80 % actual, 100 % forecast)."
+  type        = number
+}
+
+variable "cache_node_type" {
+  description = "The ElastiCache node type (burstable cache.t* nodes get a CPU credit alarm)."
+  type        = string
+}
+
+variable "cache_cpu_credits_threshold" {
+  description = "Alarm when a burstable Redis node has fewer CPU credits than this."
+  type        = number
+  default     = 20
+}
+
+variable "db_serverless" {
+  description = "Aurora Serverless v2 (an ACU utilization alarm)."
+  type        = bool
+}
+
+variable "db_proxy_name" {
+  description = "The RDS Proxy (null without one)."
+  type        = string
+  default     = null
+}
+
+variable "distribution_id" {
+  description = "The CloudFront distribution (its 5xx rate alarms)."
+  type        = string
+}
+
+variable "cloudfront_5xx_percent" {
+  description = "Alarm when more than this percentage of viewer requests get a 5xx."
+  type        = number
+  default     = 5
+}
+
+variable "web_acl_name" {
+  description = "The WAF web ACL (null without WAF)."
+  type        = string
+  default     = null
+}
+
+variable "waf_blocks_threshold" {
+  description = "Alarm when WAF blocks more requests than this in 5 minutes."
+  type        = number
+  default     = 1000
+}
