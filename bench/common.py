@@ -424,11 +424,12 @@ def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget
     arn = secretsmanager.create_secret(
         Name="rds!cluster-3f9c2a1b-0d4e-4c1a-9a57-2b1c0f6e8d42", SecretString=secret
     )["ARN"]
+    app_secret = {"SECRET_KEY": "bench-" + "k" * 50, "REDIS_URL": "redis://127.0.0.1:6379/5"}
     project = SampleProject(
         root=root,
         secret_values={
-            "SECRET_KEY": "bench-" + "k" * 50,
-            "REDIS_URL": "redis://127.0.0.1:6379/5",
+            **app_secret,
+            "DJANGO_AWS_APP_SECRET": json.dumps(app_secret),
             "DATABASE_SECRET": f"secretsmanager:{arn}",
             "DATABASE_HOST": database.host,
             "DATABASE_NAME": database.name,

@@ -371,9 +371,10 @@ def test_each_task_declares_its_process_count_for_the_database_pool(rendered: Re
     assert declared == {role: expected[role] for role in declared}
 
 
+# A JSON key of a secret, or the app secret whole (DJANGO_AWS_APP_SECRET, for the bridge).
 SECRETS_MANAGER_KEY = re.compile(
-    r"arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/(?P<env>[a-z0-9]+)/[\w/+=.@-]+"
-    r":[A-Za-z0-9_]+::"
+    r"arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/(?P<env>[a-z0-9]+)/"
+    r"([\w/+=.@-]+:[A-Za-z0-9_]+::|app)"
 )
 SSM_PARAMETER = re.compile(
     r"arn:aws:ssm:eu-west-1:123456789012:parameter/shop/(?P<env>[a-z0-9]+)/[\w/.-]+"
@@ -396,9 +397,13 @@ def test_secrets_are_json_keys_or_parameters_of_their_environment(rendered: Rend
 # The key pair Terraform makes for media URLs (tls_private_key in the edge module).
 MEDIA_SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 # What each secret holds in an environment: the shapes the package expects.
-SECRET_VALUES = {
+APP_SECRET = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "REDIS_URL": "rediss://:token@master.shop-prod.abc123.euw1.cache.amazonaws.com:6379/0",
+}
+SECRET_VALUES = {
+    **APP_SECRET,
+    "DJANGO_AWS_APP_SECRET": json.dumps(APP_SECRET),  # the whole secret, for the bridge
     "DATABASE_SECRET": json.dumps({"username": "shop", "password": "pw$#?/%@:"}),
     "DATABASE_HOST": "shop-production.cluster-abc123.eu-west-1.rds.amazonaws.com",
     "DATABASE_NAME": "shop",
@@ -537,6 +542,8 @@ BAD_VALUES = [
     ("domain", "https://shop.example.com",
      "Expected a lowercase host name such as shop.example.com."),
     ("github_repository", "shop", "Expected owner/name, e.g. acme/shop."),
+    ("env_aliases", "DJANGO_SECRET_KEY",
+     "Expected NAME=SOURCE pairs such as DJANGO_SECRET_KEY=SECRET_KEY,POSTGRES_HOST=database.host."),
     ("environments", [], "Choose at least one environment."),
 ]  # fmt: skip
 

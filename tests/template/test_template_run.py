@@ -144,6 +144,7 @@ def deployment(
     )["ARN"]
 
     dbname = create_database(tls_postgres)
+    app_secret = {"SECRET_KEY": secrets.token_urlsafe(50), "REDIS_URL": redis_url}
     home = base / "home"
     home.mkdir()
     logs = base / "logs"
@@ -155,8 +156,8 @@ def deployment(
             dbname=dbname,
             bucket=bucket,
             secret_values={
-                "SECRET_KEY": secrets.token_urlsafe(50),
-                "REDIS_URL": redis_url,
+                **app_secret,
+                "DJANGO_AWS_APP_SECRET": json.dumps(app_secret),
                 "DATABASE_SECRET": f"secretsmanager:{arn}",
                 "DATABASE_HOST": tls_postgres.host,
                 "DATABASE_NAME": dbname,
