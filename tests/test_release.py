@@ -605,3 +605,15 @@ def test_the_installed_wheel_serves_the_generated_overlay(
     assert (health.status, health.body) == (200, b"ok")
     assert (ready.status, json.loads(ready.body)) == (200, {"database": "ok", "cache": "ok"})
     assert page.status == 200
+
+
+def test_the_readme_install_line_is_the_version_the_template_pins() -> None:
+    """Until the first upload (package_on_pypi false) the README installs the tag's archive."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    (line,) = re.findall(r'^ +pip install "(django-aws-settings\[all\][^"]*)"$', readme, re.M)
+    requirement = Requirement(line)
+    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    if questions["package_on_pypi"]["default"]:
+        assert (requirement.url, str(requirement.specifier)) == (None, f"=={VERSION}")
+    else:
+        assert (requirement.url, str(requirement.specifier)) == (ARCHIVE.format(tag=TAG), "")
