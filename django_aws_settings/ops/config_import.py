@@ -606,6 +606,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _import(arguments: argparse.Namespace) -> int:
     values = _read_input(arguments)
+    if not values:
+        source = arguments.heroku_json or arguments.env_file or "--stdin"
+        raise ConfigError([Problem("stdin" if source == "-" else source, "holds no variables")])
     plan = plan_import(
         values,
         app=arguments.app,
@@ -660,7 +663,10 @@ def _read_input(arguments: argparse.Namespace) -> dict[str, str]:
 
 def _read(path: str) -> str:
     if path == "-":
-        return sys.stdin.read()
+        try:
+            return sys.stdin.read()
+        except UnicodeDecodeError:
+            raise ConfigError([Problem("stdin", "is not UTF-8 text")]) from None
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read()

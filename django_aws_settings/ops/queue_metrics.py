@@ -119,7 +119,17 @@ def broker_settings(environ: Mapping[str, str], broker_url: str | None) -> dict[
     """
     if broker_url is not None:
         environ = {**environ, BROKER_VARIABLE: broker_url}
-    settings = celery_settings(environ)
+    try:
+        settings = celery_settings(environ)
+    except ConfigError as error:
+        if broker_url is None:
+            raise
+        # The value came from the command line: name the argument, not the variable.
+        renamed = [
+            Problem("--broker-url", p.message) if p.name == BROKER_VARIABLE else p
+            for p in error.problems
+        ]
+        raise ConfigError(renamed) from None
     if settings["CELERY_TASK_ALWAYS_EAGER"]:
         raise ConfigError(
             [
