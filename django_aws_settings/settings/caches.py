@@ -18,6 +18,7 @@ from .redis_urls import (
     RedisUrl,
     given,
     is_redis_url,
+    next_database,
     parsed_redis_url,
     redis_url,
     seconds,
@@ -26,8 +27,6 @@ from .redis_urls import (
 
 SOURCE_VARIABLES = ("CACHE_URL", "REDIS_URL")
 SHARED_VARIABLE = "REDIS_URL"  # also Celery's broker when CELERY_BROKER_URL is unset
-# Redis, and ElastiCache with cluster mode disabled, have databases 0-15 by default.
-LAST_DEFAULT_DATABASE = 15
 
 REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 LOCMEM_BACKEND = "django.core.cache.backends.locmem.LocMemCache"
@@ -116,8 +115,7 @@ def _apart_from_celery(r: Reader, url: RedisUrl) -> RedisUrl:
         named = (parsed_redis_url(broker), parsed_redis_url(r.text(RESULT_BACKEND_VARIABLE)))
         if not any(other is not None and other.shares_database(url) for other in named):
             return url
-    database = url.database
-    return url.with_database(database + 1 if database < LAST_DEFAULT_DATABASE else database - 1)
+    return url.with_database(next_database(url.database))
 
 
 def _key_prefix(r: Reader) -> str:

@@ -20,6 +20,7 @@ from .redis_urls import (
     RedisUrl,
     given,
     is_redis_url,
+    next_database,
     redis_url,
     seconds,
     tls_options,
@@ -124,10 +125,17 @@ def _minutes(r: Reader, name: str) -> int | None:
     return r.integer(name, 0, minimum=1, maximum=PROTECTION_MAX_MINUTES) or None
 
 
-def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The CELERY_* settings: broker, result backend, reliability defaults and routing."""
+def celery_settings(
+    environ: Mapping[str, str] | None = None, *, required: bool | None = None
+) -> dict[str, Any]:
+    """The CELERY_* settings: broker, result backend, reliability defaults and routing.
+
+    In production a missing broker is an error unless ``required`` is False; configure()
+    passes whether the app uses Celery (CELERY_REQUIRED, which the generated task
+    definitions set, or a Celery app in INSTALLED_APPS / CELERY_* in the module).
+    """
     r = reader(environ)
-    broker = _broker(r)
+    broker = _broker(r, required=r.production and required is not False)
     backend, backend_tls = _result_backend(r, broker)
     broker_tls = broker is not None and broker.redis is not None and broker.redis.tls
     tls = tls_options(r) if broker_tls or backend_tls else None
@@ -209,7 +217,7 @@ def celery_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     return settings
 
 
-def _broker(r: Reader) -> _Broker | None:
+def _broker(r: Reader, *, required: bool) -> _Broker | None:
     """The broker the environment names; None means eager mode (development only)."""
     value = r.text(BROKER_VARIABLE)
     if value is not None:
@@ -227,8 +235,14 @@ def _broker(r: Reader) -> _Broker | None:
     for name in BROKER_FALLBACK_VARIABLES:
         fallback = r.text(name)
         if fallback is not None and is_redis_url(fallback):
-            return _redis_broker(r, name, fallback)
-    if r.production:
+            broker = _redis_broker(r, name, fallback)
+            if broker is not None and broker.redis is not None and name == "CACHE_URL":
+                # CACHE_URL names the cache's database: the queues move to the next one, or
+                # the cache's FLUSHDB (cache.clear()) would delete them (check W011).
+                moved = broker.redis.with_database(next_database(broker.redis.database))
+                broker = _Broker("redis", moved.url, moved)
+            return broker
+    if required:
         r.problem(
             BROKER_VARIABLE,
             f"is required when DJANGO_ENV=production; expected {EXPECTED_BROKER} "

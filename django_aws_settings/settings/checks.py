@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .middleware import HEALTH_MIDDLEWARE
-from .redis_urls import RedisUrl, parsed_redis_url
+from .redis_urls import MAX_DATABASE, REDIS_SCHEMES, RedisUrl, parsed_redis_url
+from .security import ONE_YEAR
 
 _ID = "django_aws_settings."
 LOCAL_CACHES = (
@@ -164,6 +168,128 @@ def check_cache_apart_from_celery(
                 )
                 break
     return messages
+
+
+@register(Tags.caches)
+def check_caches_apart(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Two Redis caches in one database (one's clear() empties the other), or a cache on a
+    database Redis does not have (``REDIS_URL + "/1"`` on a URL ending in /13 is 131)."""
+    seen: dict[tuple[str, int | None, int], str] = {}
+    messages: list[CheckMessage] = []
+    for alias, cache in settings.CACHES.items():
+        if cache.get("BACKEND") not in REDIS_CACHES:
+            continue
+        for location in _cache_locations(cache.get("LOCATION")):
+            if not 0 <= location.database <= MAX_DATABASE:
+                messages.append(
+                    Warning(
+                        f"CACHES[{alias!r}] names Redis database {location.database}, which "
+                        f"does not exist (0-{MAX_DATABASE}).",
+                        hint="redis-py reads the whole path as the number: appending '/1' to "
+                        "a URL that already ends in /<db> joins the digits. Replace the path.",
+                        id=f"{_ID}W015",
+                    )
+                )
+                break
+            other = seen.setdefault(location.key, alias)
+            if other != alias:
+                messages.append(
+                    Warning(
+                        f"CACHES[{alias!r}] and CACHES[{other!r}] use the same Redis database "
+                        f"({location.database}).",
+                        hint="Each cache's clear() runs FLUSHDB and empties the other; give "
+                        "each cache its own database number (0-15).",
+                        id=f"{_ID}W012",
+                    )
+                )
+                break
+    return messages
+
+
+@register(Tags.caches, Tags.security)
+def check_cache_tls_verified(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    return [
+        Warning(
+            f"CACHES[{alias!r}] connects over TLS without checking the server's certificate.",
+            hint="Remove ssl_cert_reqs=none (from the URL or OPTIONS): ElastiCache presents "
+            "a certificate from a public Amazon CA; REDIS_CA_BUNDLE names another CA file.",
+            id=f"{_ID}W013",
+        )
+        for alias, cache in settings.CACHES.items()
+        if cache.get("BACKEND") in REDIS_CACHES and _unverified_tls(cache)
+    ]
+
+
+@dataclass(frozen=True)
+class _Location:
+    """A cache LOCATION read the way redis-py reads it, however the app wrote it."""
+
+    host: str
+    port: int
+    database: int  # redis-py: the path with every "/" removed, as one number
+    tls: bool
+    unverified: bool  # ssl_cert_reqs=none in the query
+
+    @property
+    def key(self) -> tuple[str, int | None, int]:
+        return (self.host, self.port, self.database)
+
+
+def _cache_locations(value: object) -> Iterator[_Location]:
+    items = re.split("[;,]", value) if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return
+    for item in items:
+        if not isinstance(item, str):
+            continue
+        try:
+            parts = urlsplit(item.strip())
+            port = parts.port or 6379
+        except ValueError:
+            continue
+        digits = parts.path.replace("/", "")
+        if parts.scheme.lower() not in REDIS_SCHEMES or not (digits.isdigit() or not digits):
+            continue
+        query = {k.lower(): v.lower() for k, v in parse_qsl(parts.query)}
+        yield _Location(
+            (parts.hostname or "").lower(),
+            port,
+            int(digits) if digits else 0,
+            parts.scheme.lower() in ("rediss", "valkeys"),
+            query.get("ssl_cert_reqs") in ("none", "cert_none"),
+        )
+
+
+def _unverified_tls(cache: dict[str, Any]) -> bool:
+    options = cache.get("OPTIONS", {}) or {}
+    pool = options.get("CONNECTION_POOL_KWARGS", {}) or {}
+    requirements = [options.get("ssl_cert_reqs", "unset"), pool.get("ssl_cert_reqs", "unset")]
+    locations = [loc for loc in _cache_locations(cache.get("LOCATION")) if loc.tls]
+    return any(loc.unverified for loc in locations) or (
+        bool(locations) and any(value in (None, ssl.CERT_NONE, "none") for value in requirements)
+    )
+
+
+@register(Tags.security, deploy=True)
+def check_hsts_seconds(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    seconds = getattr(settings, "SECURE_HSTS_SECONDS", 0) or 0
+    if not _production() or not 0 < seconds < ONE_YEAR:
+        return []  # 0 is Django's own security.W004
+    return [
+        Warning(
+            f"SECURE_HSTS_SECONDS is {seconds}, less than a year.",
+            hint="Your settings module chose it (configure() keeps an HSTS ramp as it is). "
+            "Once every page and subdomain answers over HTTPS, raise it step by step to "
+            "31536000 (SECURE_HSTS_SECONDS in the environment or the module).",
+            id=f"{_ID}W014",
+        )
+    ]
 
 
 def _redis_urls(value: object, separators: str) -> Iterator[RedisUrl]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from .env import Reader
+from .env import KNOWN_SCHEMES, Reader
 
 # redis-py and kombu only know redis:// and rediss://; Valkey speaks the same protocol.
 REDIS_SCHEMES = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valkeys": "rediss"}
@@ -127,6 +127,12 @@ def _malformed(value: str) -> str | None:
     return None
 
 
+def next_database(database: int) -> int:
+    """Another database of the same server: the next one, or 14 for 15 (the last of the 16
+    that Redis and ElastiCache without cluster mode have by default)."""
+    return database + 1 if database < MAX_DATABASE else database - 1
+
+
 def tls_options(r: Reader) -> dict[str, Any]:
     """redis-py / Celery TLS options: verify the certificate chain and the host name.
 
@@ -175,6 +181,9 @@ def given(r: Reader, name: str, value: str) -> str:
 
 
 def scheme_description(value: str) -> str:
-    """'a memcached:// URL' or 'a value that is not a URL': says what was given, safely."""
+    """'a memcached:// URL' or 'a value that is not a URL': says what was given, safely
+    (only a well-known scheme is named: an unknown one may be the start of a secret)."""
     scheme = url_scheme(value)
-    return f"a {scheme}:// URL" if scheme else "a value that is not a URL"
+    if scheme is None:
+        return "a value that is not a URL"
+    return f"a {scheme}:// URL" if scheme in KNOWN_SCHEMES else "a URL with an unknown scheme"

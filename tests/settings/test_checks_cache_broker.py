@@ -38,8 +38,19 @@ def test_redis_url_alone_passes(tmp_path: Path) -> None:
     assert messages(configured({"REDIS_URL": f"redis://:{TOKEN}@h:6379/0"}, tmp_path)) == []
 
 
-def test_cache_url_that_celery_falls_back_to_is_one_warning(tmp_path: Path) -> None:
-    [message] = messages(configured({"CACHE_URL": f"rediss://:{TOKEN}@h:6379/3"}, tmp_path))
+def test_cache_url_alone_passes_because_the_queues_move_to_the_next_database(
+    tmp_path: Path,
+) -> None:
+    """The package's own default (broker derived from CACHE_URL) keeps check --deploy clean."""
+    settings = configured({"CACHE_URL": f"rediss://:{TOKEN}@h:6379/3"}, tmp_path)
+    assert messages(settings) == []
+    assert settings["CELERY_BROKER_URL"] == f"rediss://:{TOKEN}@h:6379/4"
+    assert settings["CACHES"]["default"]["LOCATION"] == [f"rediss://:{TOKEN}@h:6379/3"]
+
+
+def test_a_broker_named_on_the_caches_database_is_one_warning(tmp_path: Path) -> None:
+    url = f"rediss://:{TOKEN}@h:6379/3"
+    [message] = messages(configured({"CACHE_URL": url, "CELERY_BROKER_URL": url}, tmp_path))
     assert (message.id, message.msg) == (
         "django_aws_settings.W011",
         "CACHES['default'] and Celery's broker and result backend use the same Redis database (3).",
