@@ -214,8 +214,8 @@ def test_release_workflow_passes_actionlint() -> None:
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
 
 
-def test_release_workflow_passes_zizmor_even_pedantic() -> None:
-    done = _lint("zizmor", "--offline", "--no-progress", "--persona", "pedantic")
+def test_release_workflow_passes_zizmor_even_as_auditor() -> None:
+    done = _lint("zizmor", "--offline", "--no-progress", "--persona", "auditor")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No findings to report." in done.stdout
 
@@ -245,6 +245,7 @@ def test_release_workflow_checks_builds_publishes_keyless_then_releases_the_note
     assert 'release_notes.py "$GITHUB_REF_NAME" > notes/release-notes.md' in build
     assert build.index("release_notes.py") < build.index("python -m build")
     assert "python -m twine check --strict dist/*" in build
+    assert re.search(r"^python -m pip install build==[\d.]+ twine==[\d.]+$", build, re.M)
     publish = jobs["publish"]
     assert publish["environment"]["name"] == "pypi"
     (upload,) = [s for s in publish["steps"] if "gh-action-pypi-publish" in s.get("uses", "")]
