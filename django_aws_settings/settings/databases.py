@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import warnings
 from collections.abc import Mapping
 from importlib.util import find_spec
@@ -28,7 +27,15 @@ from typing import Any
 import django
 import environ as django_environ
 
-from .env import SECRETS_MANAGER_PREFIX, Reader, Reference, parse_reference, reader
+from .env import (
+    KNOWN_SCHEMES,
+    SECRETS_MANAGER_PREFIX,
+    Reader,
+    Reference,
+    has_credentials,
+    parse_reference,
+    reader,
+)
 
 SOURCE_VARIABLES = ("DATABASE_URL", "DATABASE_SECRET")
 
@@ -81,7 +88,6 @@ _JSON_TYPES: dict[type, str] = {
     float: "a number",
     bool: "a boolean",
 }
-_SCHEME = re.compile(r"[a-z][a-z0-9+.\-_]{0,30}")
 _SECRET_EXPECTED = "expected a JSON object with username and password"  # noqa: S105
 
 
@@ -148,9 +154,13 @@ def _url_settings(r: Reader, url: str) -> dict[str, Any] | None:
         )
         return None
     if scheme not in (*POSTGRESQL_SCHEMES, SQLITE_SCHEME):
-        # A scheme is named only when it looks like one, so a pasted password never is.
-        plain = "DATABASE_URL" not in r.references and _SCHEME.fullmatch(scheme)
-        given = f"has the scheme {scheme}://" if plain else f"is {r.shown('DATABASE_URL', url)}"
+        # Only a well-known scheme is named, so a pasted password never is.
+        if "DATABASE_URL" in r.references:
+            given = f"is {r.shown('DATABASE_URL', url)}"
+        elif scheme in KNOWN_SCHEMES:
+            given = f"has the scheme {scheme}://"
+        else:
+            given = "has an unknown scheme"
         r.problem("DATABASE_URL", f"{given}; expected {EXPECTED_SCHEMES}")
         return None
     try:
@@ -171,8 +181,8 @@ def _url_settings(r: Reader, url: str) -> dict[str, Any] | None:
             f"names no database; expected the database name as the path, e.g. {_URL_EXAMPLE}",
         )
         return None
-    host = str(parsed.get("HOST") or "")
-    if scheme != SQLITE_SCHEME and r.production and (not host or host.startswith("/")):
+    host = str(parsed.get("HOST") or "").lower()
+    if scheme != SQLITE_SCHEME and r.production and (not host or host.startswith(("/", "%2f"))):
         r.problem(
             "DATABASE_URL",
             "names no host (libpq would try a Unix socket, which a container does not have);"
@@ -286,8 +296,12 @@ def _harden_postgresql(r: Reader, settings: dict[str, Any], source: str) -> None
             and ca_bundle != "system"
             and not Path(ca_bundle).is_file()
         ):
-            named_here = ca_source == "DATABASE_CA_BUNDLE" and ca_source not in r.references
-            path = ca_bundle if named_here else "the CA bundle it names"
+            if ca_source != "DATABASE_CA_BUNDLE":  # a URL option, after the credentials
+                path = "the CA bundle it names"
+            elif ca_source in r.references or has_credentials(ca_bundle):
+                path = r.shown(ca_source, ca_bundle)
+            else:
+                path = ca_bundle
             r.problem(
                 ca_source,
                 f"{path} does not exist; sslmode={sslmode} verifies the server"

@@ -404,9 +404,10 @@ class Reader:
 # be the start of a pasted secret.
 KNOWN_SCHEMES = frozenset(
     {
-        "amqp", "amqps", "dummy", "file", "ftp", "http", "https", "locmem", "memcached",
-        "mysql", "mysql2", "postgis", "postgres", "postgresql", "psql", "pgsql", "redis",
-        "rediss", "s3", "sqlite", "sqs", "ssh", "valkey", "valkeys",
+        "amqp", "amqps", "cockroachdb", "dummy", "file", "ftp", "http", "https", "kafka",
+        "ldap", "locmem", "memcached", "mongodb", "mssql", "mysql", "mysql2", "oracle",
+        "pgsql", "postgis", "postgres", "postgresql", "psql", "pymemcache", "redis",
+        "rediss", "redshift", "s3", "spatialite", "sqlite", "sqs", "ssh", "valkey", "valkeys",
     }
 )  # fmt: skip
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-_]{0,30})://(.*)", re.DOTALL)

@@ -435,7 +435,7 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"DATABASE_URL": "postgress://app:hunter2@db/shop"},
-        "DATABASE_URL: has the scheme postgress://; expected postgres://, postgresql://, "
+        "DATABASE_URL: has an unknown scheme; expected postgres://, postgresql://, "
         "pgsql:// or postgis:// (sqlite:// in development)",
         ["hunter2"],
         id="unknown-scheme",
