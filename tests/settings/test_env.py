@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -16,11 +17,14 @@ from django_aws_settings.settings.env import (
     AwsClients,
     Reader,
     Reference,
+    ResolvedEnviron,
     fetch_reference,
     parse_reference,
+    quoted,
     resolved,
+    shape,
 )
-from django_aws_settings.settings.errors import ConfigError
+from django_aws_settings.settings.errors import ConfigError, Problems
 
 SECRET_VALUE = "s3cr3t-$#?/%@:-value"
 
@@ -280,3 +284,79 @@ def test_reader_items_and_empty_values() -> None:
     assert r.items("HOSTS") == ["a.example.com", "b.example.com"]
     assert r.text("EMPTY", "fallback") == "fallback"
     assert r.production is False
+
+
+# ------------------------------------------------------------- quoting values in messages
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("prod", "'prod'"),
+        ("https://app.example.com", "'https://app.example.com'"),
+        (
+            f"postgres://app:{SECRET_VALUE}@db/shop",
+            "a postgres:// URL with credentials (not shown)",
+        ),
+        ("https://h/path?token=abc", "a https:// URL with credentials (not shown)"),
+        ("Weird-Scheme9://u:p@h", "a URL with credentials (not shown)"),
+        ("app:hunter2@db", "a value with credentials (not shown)"),
+        ("x" * 120, repr("x" * 100 + "...")),
+    ],
+)
+def test_plain_values_are_quoted_unless_they_carry_credentials(value: str, expected: str) -> None:
+    assert quoted([value]) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("redis://:t@h/0", "a redis:// URL"),
+        ('{"password": "x"}', "a JSON object"),
+        ("[1, 2]", "a JSON array"),
+        ("12", "a number"),
+        ("hunter2", "a value"),
+    ],
+)
+def test_a_value_from_a_reference_is_only_described(value: str, expected: str) -> None:
+    reference = Reference("secretsmanager", "shop/prod/app", "KEY")
+    assert quoted([value], reference) == f"{expected} from {reference} (not shown)"
+    assert quoted([value, value], reference) == f"2 entries from {reference} (not shown)"
+
+
+def test_reader_shows_references_by_name_only() -> None:
+    environ = ResolvedEnviron(
+        {"ALLOWED_HOSTS": f"postgres://app:{SECRET_VALUE}@db/shop", "LOG_LEVEL": "loud"},
+        {"ALLOWED_HOSTS": Reference("secretsmanager", "app", "DATABASE_URL")},
+    )
+    r = Reader(environ)
+    assert r.shown("ALLOWED_HOSTS", environ["ALLOWED_HOSTS"]) == (
+        "a postgres:// URL from secretsmanager:app#DATABASE_URL (not shown)"
+    )
+    assert r.shown("LOG_LEVEL", "loud") == "'loud'"
+    assert shape("memcached://h") == "a memcached:// URL"
+
+
+def test_an_integer_from_a_reference_is_not_shown() -> None:
+    environ = ResolvedEnviron({"BUDGET": "99999"}, {"BUDGET": Reference("ssm", "/app/PIN")})
+    r = Reader(environ)
+    assert r.integer("BUDGET", 10, minimum=1, maximum=100) == 10
+    assert [str(p) for p in r.problems.items] == [
+        "BUDGET: expected an integer between 1 and 100, got a number from ssm:/app/PIN (not shown)"
+    ]
+
+
+def test_an_uncaught_config_error_prints_its_message_alone(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, error, tb: seen.append(error))
+    problems = Problems()
+    problems.add("ALLOWED_HOSTS", "expected host names")
+    with pytest.raises(ConfigError) as error:
+        problems.raise_if_any()
+    sys.excepthook(ConfigError, error.value, None)
+    other = ValueError("not ours")
+    sys.excepthook(ValueError, other, None)
+    assert capsys.readouterr().err == "django-aws-settings: ALLOWED_HOSTS: expected host names\n"
+    assert seen == [other]  # anything else reaches the hook installed before
