@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from botocore.config import Config
 
 CONNECT_TIMEOUT = 3  # seconds to open a connection
-READ_TIMEOUT = 6  # seconds for an answer once connected; AWS APIs answer in well under 1 s
+READ_TIMEOUT = 5  # seconds for an answer once connected; AWS APIs answer in well under 1 s
 ATTEMPTS = 3  # the first call and two retries (throttling, a dropped connection)
 # Three attempts that each connect and then wait out the read timeout, plus the standard
 # retry mode's backoff (under 1 s, then under 2 s): what one call can cost at most.
