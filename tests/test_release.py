@@ -618,3 +618,45 @@ def test_the_readme_install_line_is_the_version_the_template_pins() -> None:
         assert (requirement.url, str(requirement.specifier)) == (None, f"=={VERSION}")
     else:
         assert (requirement.url, str(requirement.specifier)) == (ARCHIVE.format(tag=TAG), "")
+
+
+@pytest.mark.slow
+def test_an_update_to_a_release_on_pypi_switches_to_the_index_pin(
+    release: Release, tmp_path: Path
+) -> None:
+    """The next release sets package_on_pypi (docs/releasing.md): `copier update` rewrites
+    the deploy workflow's install and prints the line for the user's dependencies."""
+    template = tmp_path / "django-aws-settings"
+    git(release.scratch, "clone", "-q", str(release.repository), str(template))
+    following = "9.9.9"  # the clone is tagged, never built
+    init = template / "django_aws_settings" / "__init__.py"
+    init.write_text(
+        init.read_text().replace(f'__version__ = "{VERSION}"', f'__version__ = "{following}"')
+    )
+    copier_yml = (template / "copier.yml").read_text()
+    bumped = copier_yml.replace(f'  default: "{VERSION}"\n', f'  default: "{following}"\n', 1)
+    bumped = re.sub(r"(package_on_pypi:\n  type: bool\n  default: )false", r"\g<1>true", bumped)
+    assert bumped.count(f'"{following}"') == 1
+    assert "default: true" in bumped.split("package_on_pypi:")[1].split("\n\n")[0]
+    (template / "copier.yml").write_text(bumped)
+    commit_all(template, "Next release, on PyPI")
+    git(template, "tag", "v9.9.9")
+
+    root = sample_copy(tmp_path / "user")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DirtyLocalWarning)
+        copier.run_copy(str(template), root, data=dict(REQUIRED_ANSWERS), defaults=True,
+                        unsafe=True, vcs_ref=TAG, quiet=True)  # fmt: skip
+    commit_all(root, "Add django-aws-settings")
+    message = io.StringIO()
+    with contextlib.redirect_stderr(message):
+        copier.run_update(dst_path=root, answers_file=ANSWERS_FILE, defaults=True,
+                          overwrite=True, unsafe=True, vcs_ref="v9.9.9", quiet=False)  # fmt: skip
+
+    (line,) = re.findall(r"^ +(django-aws-settings\[.*)$", message.getvalue(), re.M)
+    requirement = Requirement(line)
+    assert (requirement.url, str(requirement.specifier)) == (None, f"=={following}")
+    assert "from PyPI" in message.getvalue()
+    workflow = (root / ".github/workflows/deploy.yml").read_text()
+    assert f'python -m pip install "django-aws-settings=={following}"' in workflow
+    assert "archive/refs/tags" not in workflow
