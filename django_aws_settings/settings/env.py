@@ -412,6 +412,7 @@ KNOWN_SCHEMES = frozenset(
 )  # fmt: skip
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-_]{0,30})://(.*)", re.DOTALL)
 _MAX_QUOTED = 100
+_JSON_PART = re.compile(r'"\s*:')  # a JSON key, as in {"password": ...}
 
 
 def shape(value: str) -> str:
@@ -444,12 +445,17 @@ def quoted(values: Sequence[str], reference: Reference | None = None) -> str:
     if reference is not None:
         what = shape(values[0]) if len(values) == 1 else f"{len(values)} entries"
         return f"{what} from {reference} (not shown)"
-    return ", ".join(
-        f"{shape(value)} with credentials (not shown)"
-        if has_credentials(value)
-        else repr(value if len(value) <= _MAX_QUOTED else value[:_MAX_QUOTED] + "...")
-        for value in values
-    )
+    return ", ".join(_quoted_plain(value) for value in values)
+
+
+def _quoted_plain(value: str) -> str:
+    if has_credentials(value):
+        return f"{shape(value)} with credentials (not shown)"
+    # ECS injects a whole secret when a task definition's valueFrom lacks the ":KEY::"
+    # suffix: the variable then holds the secret's JSON, which no reference marks.
+    if _JSON_PART.search(value) or value.lstrip().startswith(("{", "[")):
+        return "part of a JSON document (not shown)"
+    return repr(value if len(value) <= _MAX_QUOTED else value[:_MAX_QUOTED] + "...")
 
 
 def reader(environ: Mapping[str, str] | None) -> Reader:

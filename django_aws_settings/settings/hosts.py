@@ -103,7 +103,7 @@ def _check_origins(r: Reader, origins: list[str]) -> None:
     # Django compares the Origin header exactly: a path, a trailing slash or a bare "*"
     # would never match, so the origin would be refused at the first form post.
     malformed = [o for o in origins if "://" in o and not _ORIGIN.fullmatch(o)]
-    if malformed:
+    if malformed and not without_scheme:  # one problem per variable is enough to act on
         r.problem(
             name,
             "expected origins as scheme://host[:port] without path, such as"
@@ -111,7 +111,7 @@ def _check_origins(r: Reader, origins: list[str]) -> None:
             f" got {r.shown(name, *malformed)}",
         )
     plain_http = [o for o in origins if o.lower().startswith("http://") and _ORIGIN.fullmatch(o)]
-    if plain_http and r.production:
+    if plain_http and r.production and not (without_scheme or malformed):
         r.problem(
             name,
             "expected https:// origins when DJANGO_ENV=production (the site is served over"

@@ -165,6 +165,9 @@ CASES = [
     case("missing-key-of-a-parameter", {"SECRET_KEY": f"ssm:{JSON_PARAMETER}#SECRET_KEY"}, "SECRET_KEY", "the JSON has no key 'SECRET_KEY'"),
     # ---- A URL with credentials written into a variable that expects something else.
     case("hosts-plain-db-url", {"ALLOWED_HOSTS": DB_URL}, "ALLOWED_HOSTS", f"a postgres:// URL with credentials {NOT_SHOWN}"),
+    case("hosts-whole-secret-injected-by-ecs", {"ALLOWED_HOSTS": json.dumps(APP_VALUES)}, "ALLOWED_HOSTS", "part of a JSON document (not shown)"),
+    case("origins-whole-secret-injected-by-ecs", {"CSRF_TRUSTED_ORIGINS": json.dumps(APP_VALUES)}, "CSRF_TRUSTED_ORIGINS", "part of a JSON document (not shown)"),
+    case("log-level-whole-secret-injected-by-ecs", {"LOG_LEVEL": json.dumps({"TOKEN": SECRET})}, "LOG_LEVEL", "part of a JSON document (not shown)"),
     case("hosts-user-at-host", {"ALLOWED_HOSTS": f"app:{SECRET}@shop.example.com"}, "ALLOWED_HOSTS", f"with credentials {NOT_SHOWN}"),
     case("origins-plain-db-url", {"CSRF_TRUSTED_ORIGINS": DB_URL}, "CSRF_TRUSTED_ORIGINS", f"a postgres:// URL with credentials {NOT_SHOWN}"),
     case("origin-with-userinfo", {"CSRF_TRUSTED_ORIGINS": f"https://app:{SECRET}@shop.example.com"}, "CSRF_TRUSTED_ORIGINS", f"a https:// URL with credentials {NOT_SHOWN}"),

@@ -302,6 +302,8 @@ def test_reader_items_and_empty_values() -> None:
         ("Weird-Scheme9://u:p@h", "a URL with credentials (not shown)"),
         ("app:hunter2@db", "a value with credentials (not shown)"),
         ("x" * 120, repr("x" * 100 + "...")),
+        ('{"TOKEN": "hunter2"}', "part of a JSON document (not shown)"),
+        (' "TOKEN": "hunter2"}', "part of a JSON document (not shown)"),
     ],
 )
 def test_plain_values_are_quoted_unless_they_carry_credentials(value: str, expected: str) -> None:
