@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger("django_aws_settings")
 
 
 class DjangoAwsSettingsConfig(AppConfig):
@@ -9,3 +14,7 @@ class DjangoAwsSettingsConfig(AppConfig):
 
     def ready(self) -> None:
         from .settings import checks  # noqa: F401  (registers the system checks)
+        from .settings.report import log_replaced
+
+        if getattr(settings, "DJANGO_AWS_SETTINGS", {}).get("ENVIRONMENT") == "production":
+            log_replaced(logger)

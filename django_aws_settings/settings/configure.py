@@ -170,9 +170,7 @@ def configure(
         if key in namespace and (before[key] is MISSING or before[key] != namespace[key])
     ]
     record(changes)
-    if r.production:
-        _log_replaced(changes)
-    else:
+    if not r.production:
         _announce(env, namespace, over_http)
 
 
@@ -274,17 +272,6 @@ def _serve_over_http(
             sources[key] = "development: served over plain http"
             turned_off.append(key)
     return turned_off
-
-
-def _log_replaced(changes: list[SettingChange]) -> None:
-    """One line: the names of the module's settings that production replaced."""
-    replaced = [change.name for change in changes if change.replaced]
-    if replaced:
-        logger.warning(
-            "django-aws-settings: DJANGO_ENV=production replaced %s from the settings module"
-            " (manage.py configured_settings --changed shows how)",
-            ", ".join(replaced),
-        )
 
 
 def _with_app(apps: list[str]) -> list[str]:

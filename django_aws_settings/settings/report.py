@@ -6,6 +6,7 @@ logs one line naming the settings it replaced. Values are kept only in this proc
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -52,6 +53,21 @@ def record(changes: Iterable[SettingChange]) -> None:
 def last_changes() -> list[SettingChange]:
     """What the latest configure() call in this process wrote."""
     return list(_last)
+
+
+def log_replaced(logger: logging.Logger) -> None:
+    """One line naming the settings module's values that configure() replaced (names only).
+
+    Logged from AppConfig.ready(), once Django has configured LOGGING (JSON in production);
+    configure() itself runs before that.
+    """
+    replaced = [change.name for change in _last if change.replaced]
+    if replaced:
+        logger.warning(
+            "django-aws-settings replaced %s from the settings module"
+            " (manage.py configured_settings --changed shows how)",
+            ", ".join(replaced),
+        )
 
 
 def masked(value: Any, key: str = "") -> Any:

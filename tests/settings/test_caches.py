@@ -373,18 +373,25 @@ def test_cache_clear_keeps_the_tasks_and_results_celery_put_on_redis_url(
         app.close()
 
 
-def test_cache_url_on_the_brokers_database_would_flush_the_queue(redis_url: str) -> None:
-    """Why the move matters (and W011 exists): the same database, cleared, loses the task."""
+@pytest.mark.parametrize("broker_named", [True, False], ids=["same-database", "cache-url-alone"])
+def test_cache_url_on_the_brokers_database_would_flush_the_queue(
+    redis_url: str, broker_named: bool
+) -> None:
+    """Why the move matters (and W011 exists): the same database, cleared, loses the task.
+
+    With CACHE_URL alone the broker derived from it moves to the next database: kept."""
     queue = f"q-{secrets.token_hex(4)}"
     environ = {"CACHE_URL": redis_url, "CELERY_DEFAULT_QUEUE": queue}
+    if broker_named:
+        environ["CELERY_BROKER_URL"] = redis_url
     app = Celery("sender", set_as_current=False)
     app.config_from_object(SimpleNamespace(**celery_settings(environ)), namespace="CELERY")
-    broker = redis.Redis.from_url(redis_url)
+    broker = redis.Redis.from_url(app.conf.broker_url)
     try:
         app.send_task("shop.tasks.rebuild_index", args=(1,))
         assert broker.llen(queue) == 1
         default_cache(environ).clear()
-        assert broker.llen(queue) == 0
+        assert broker.llen(queue) == (0 if broker_named else 1)
     finally:
         broker.close()
         app.close()

@@ -155,7 +155,8 @@ def test_tls_result_backend_on_a_plain_broker_gets_its_own_tls_settings() -> Non
     ("environ", "broker"),
     [
         ({"REDIS_URL": "redis://heroku:6379"}, "redis://heroku:6379"),
-        ({"CACHE_URL": "rediss://cache:6379/0"}, "rediss://cache:6379/0"),
+        # CACHE_URL names the cache's database: the queues take the next one (check W011).
+        ({"CACHE_URL": "rediss://cache:6379/0"}, "rediss://cache:6379/1"),
         ({"REDIS_URL": "valkeys://:tok@h:6379/0"}, "rediss://:tok@h:6379/0"),
         (
             {"REDIS_URL": "redis://first:6379", "CACHE_URL": "redis://second:6379"},

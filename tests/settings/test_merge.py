@@ -14,7 +14,7 @@ import pytest
 from django_aws_settings.management.commands.configured_settings import Command
 from django_aws_settings.settings.configure import configure
 from django_aws_settings.settings.errors import ConfigError
-from django_aws_settings.settings.report import MASK, described, last_changes
+from django_aws_settings.settings.report import MASK, described, last_changes, log_replaced
 
 PASSWORD = "Pl4nted-S3cret"
 SECRET_KEY = "k" * 30 + "ey-for-the-merge-tests-0123456789"
@@ -283,8 +283,9 @@ def test_the_report_names_each_replaced_leaf_and_masks_secrets(
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}},
         SECURE_HSTS_SECONDS=60,
     )
-    with caplog.at_level(logging.WARNING, logger="django_aws_settings.settings.configure"):
-        configure(namespace, production)
+    configure(namespace, production)
+    with caplog.at_level(logging.WARNING, logger="django_aws_settings"):
+        log_replaced(logging.getLogger("django_aws_settings"))  # what AppConfig.ready() does
     changed = "\n".join(described(last_changes(), only_replaced=True))
     assert "DATABASES  [environment: DATABASE_URL]" in changed
     assert "    DATABASES.default.ENGINE: 'django.db.backends.sqlite3' -> " in changed
@@ -297,7 +298,7 @@ def test_the_report_names_each_replaced_leaf_and_masks_secrets(
     assert f"rediss://:{MASK}@cache.internal:6379/0" in everything
     # One start-up line in production, names only.
     (line,) = [r.getMessage() for r in caplog.records]
-    assert line.startswith("django-aws-settings: DJANGO_ENV=production replaced ")
+    assert line.startswith("django-aws-settings replaced ")
     assert "DATABASES" in line
     assert "SECRET_KEY" in line
     for text in (changed, everything, line):
