@@ -7,8 +7,10 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
-from . import ecs_deploy
+from . import app_config, ecs_deploy
+from .aws import operator_client, operator_session
 from .ecs import render_task_definition, validation_errors
 from .run_task import (
     DEFAULT_LOG_LINES,
@@ -21,6 +23,7 @@ from .run_task import (
     GateOptions,
     Subnets,
     aws_clients,
+    aws_errors,
     run_gate,
 )
 
@@ -218,6 +221,7 @@ def _register_task_definition(arguments: argparse.Namespace) -> int:
             Path(arguments.file), _placeholder_values(arguments)
         )
         ecs, _ = aws_clients(arguments.region)
+        request = _with_app_config(request, arguments.region)
         registered = ecs_deploy.register_request(request, ecs=ecs)
     except EcsCommandError as error:
         print(f"django-aws ecs register: {error}", file=sys.stderr)
@@ -226,6 +230,19 @@ def _register_task_definition(arguments: argparse.Namespace) -> int:
     print(f"registered {revision} from {arguments.file}", file=sys.stderr)
     print(registered["taskDefinitionArn"], flush=True)
     return 0
+
+
+def _with_app_config(request: dict[str, Any], region: str | None) -> dict[str, Any]:
+    """The config parameters under each container's DJANGO_AWS_CONFIG_PATH as secrets."""
+    paths = app_config.config_paths(request)
+    if not paths:
+        return request
+    ssm = operator_client(operator_session(region), "ssm")
+    found = {}
+    for path in paths:
+        with aws_errors(f"GetParametersByPath {path}"):
+            found[path] = app_config.parameters_under(ssm, path)
+    return app_config.with_config_secrets(request, found)
 
 
 def _deploy(arguments: argparse.Namespace) -> int:
