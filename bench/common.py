@@ -430,6 +430,7 @@ def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget
         secret_values={
             **app_secret,
             "DJANGO_AWS_APP_SECRET": json.dumps(app_secret),
+            "DATABASE_PROXY": "false",  # the SSM parameter Terraform writes per environment
             "DATABASE_SECRET": f"secretsmanager:{arn}",
             "DATABASE_HOST": database.host,
             "DATABASE_NAME": database.name,
