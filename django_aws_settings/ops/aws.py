@@ -33,15 +33,23 @@ LONGEST_CALL_SECONDS = ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + 3
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 
-def operator_config() -> Config:
-    """Timeouts and retries for every client the operator commands create."""
+def operator_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Timeouts and retries for every client the operator commands create.
+
+    ``AWS_MAX_ATTEMPTS`` (the AWS CLI's own variable) may lower the attempts, never raise
+    them above ATTEMPTS: the bound is the promise."""
     from botocore.config import Config
 
     return Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": _attempts(environ)},
     )
+
+
+def _attempts(environ: Mapping[str, str] | None) -> int:
+    text = (os.environ if environ is None else environ).get("AWS_MAX_ATTEMPTS", "").strip()
+    return min(int(text), ATTEMPTS) if text.isdigit() and int(text) > 0 else ATTEMPTS
 
 
 def operator_session(

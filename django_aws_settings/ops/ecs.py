@@ -131,4 +131,10 @@ def validation_errors(request: Mapping[str, Any]) -> list[str]:
     try:
         raise ParamValidationError(report=report.generate_report())
     except ParamValidationError as error:
-        return str(error).splitlines()[1:]
+        return [_WRONG_VALUE.sub("", line) for line in str(error).splitlines()[1:]]
+
+
+# botocore quotes the value of a parameter of the wrong type; in a task definition that may
+# be an environment value, i.e. a secret typed in by mistake. The parameter's path and the
+# types say enough.
+_WRONG_VALUE = re.compile(r", value: .*?(?=, type: <class )")

@@ -86,7 +86,8 @@ def test_no_region_anywhere_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def test_every_client_gets_the_bounded_config() -> None:
+def test_every_client_gets_the_bounded_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
     client = operator_client(operator_session("eu-west-1", {}), "ecs")
     config = client.meta.config
     assert (config.connect_timeout, config.read_timeout, config.retries) == (
@@ -95,6 +96,14 @@ def test_every_client_gets_the_bounded_config() -> None:
         {"mode": "standard", "total_max_attempts": 3},
     )
     assert operator_config().read_timeout * 3 < LONGEST_CALL_SECONDS <= 30
+
+
+@pytest.mark.parametrize(("variable", "attempts"), [("1", 1), ("2", 2), ("10", 3), ("x", 3)])
+def test_aws_max_attempts_may_lower_the_attempts_never_raise_them(
+    variable: str, attempts: int
+) -> None:
+    retries = operator_config({"AWS_MAX_ATTEMPTS": variable}).retries
+    assert retries == {"mode": "standard", "total_max_attempts": attempts}
 
 
 def test_ecs_register_goes_to_aws_region_not_aws_default_region(

@@ -85,6 +85,19 @@ BAD_FILES: list[tuple[str, bytes | None, str]] = [
     ("model-rejects-cpu", request_with(cpu=256), "RegisterTaskDefinition"),
     ("model-missing-family", request_with(family=None), "RegisterTaskDefinition"),
     ("model-unknown-key", request_with(privileged=True), "RegisterTaskDefinition"),
+    (
+        "model-secret-of-the-wrong-type",  # botocore would quote the value
+        request_with(
+            containerDefinitions=[
+                {
+                    "name": "web",
+                    "image": "${image}",
+                    "environment": [{"name": "P", "value": [SECRET]}],
+                }
+            ]
+        ),
+        "containerDefinitions[0].environment[0].value",
+    ),
 ]
 
 BAD_VALUES: list[tuple[str, tuple[str, ...], str]] = [

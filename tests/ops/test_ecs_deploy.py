@@ -964,9 +964,9 @@ def test_register_request_the_model_rejects_exits_2(
     assert (code, out.out) == (2, "")
     assert out.err == (
         f"django-aws ecs register: {path}: not a valid RegisterTaskDefinition request: "
-        "Invalid type for parameter cpu, value: 256, type: <class 'int'>, valid types: "
-        "<class 'str'>; Invalid type for parameter containerDefinitions[0].essential, value: "
-        "yes, type: <class 'str'>, valid types: <class 'bool'>\n"
+        "Invalid type for parameter cpu, type: <class 'int'>, valid types: "
+        "<class 'str'>; Invalid type for parameter containerDefinitions[0].essential, "
+        "type: <class 'str'>, valid types: <class 'bool'>\n"
     )
     assert len(cli_environ.requests) == 0
 
