@@ -27,6 +27,7 @@ from typing import Any, Final, Literal
 import copier
 from copier.errors import DirtyLocalWarning
 
+from django_aws_settings.ops.app_config import with_config_secrets
 from django_aws_settings.ops.ecs import render_task_definition
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -348,11 +349,17 @@ class RenderedProject:
     ``secret_values`` holds what each name in a container's ``secrets`` resolves to;
     ``plumbing`` is this machine's stand-in for the image and the network (our venv on
     PATH, a HOME, moto endpoints, the database's port and CA), applied last.
+    ``config_parameters`` is what ``django-aws ecs register`` finds under each container's
+    DJANGO_AWS_CONFIG_PATH (path -> name -> ARN): the containers get them as ``secrets``,
+    as registered task definitions do (none by default: the path holds nothing).
     """
 
     root: Path
     secret_values: dict[str, str]
     plumbing: dict[str, str]
+    config_parameters: dict[str, dict[str, str]] = dataclasses.field(
+        default_factory=dict, kw_only=True
+    )
 
     @property
     def dockerfile(self) -> Dockerfile:
@@ -361,9 +368,8 @@ class RenderedProject:
     def container(self, role: str, queue: str | None = None) -> dict[str, Any]:
         """deploy/ecs/<role>.json's container as ECS gets it (a worker needs its queue)."""
         values = placeholder_values(role, RUN_ENVIRONMENT, queue)
-        return only_container(
-            render_task_definition(task_definition_files(self.root)[role], values)
-        )
+        request = render_task_definition(task_definition_files(self.root)[role], values)
+        return only_container(with_config_secrets(request, self.config_parameters))
 
     def command(self, role: str, queue: str | None = None) -> list[str]:
         command: list[str] = self.container(role, queue)["command"]

@@ -40,6 +40,7 @@ from support.template import (
 pytestmark = pytest.mark.slow
 
 PREFIX = "/shop/production"
+ARN_PREFIX = f"arn:aws:ssm:{RUN_REGION}:123456789012:parameter{PREFIX}"
 CHECK_ID = re.compile(r"\b[a-z_]+\.[EW]\d{3}\b")
 SENTRY_DSN = "https://public@o1.ingest.sentry.io/42"
 PRINT_VIEW = (
@@ -194,8 +195,8 @@ def deployed(
         Name=unique_name("rds-cluster"),
         SecretString=json.dumps({"username": tls_postgres.user, "password": tls_postgres.password}),
     )
-    for name, value in layout.parameters.items():
-        aws.client("ssm").put_parameter(Name=f"{PREFIX}/{name}", Value=value, Type="String")
+    # What `django-aws ecs register` finds under the config path and makes secrets entries.
+    registered = {PREFIX: {name: f"{ARN_PREFIX}/{name}" for name in layout.parameters}}
     dbname = unique_name("layouts")
     with tls_postgres.admin_connect() as conn:
         conn.execute(
@@ -221,7 +222,9 @@ def deployed(
                 "AWS_STORAGE_BUCKET_NAME": "shop-production-assets",
                 "ALLOWED_HOSTS": "shop.example.com",
                 **media_signing(),
+                **layout.parameters,  # injected by ECS from the registered secrets entries
             },
+            config_parameters=registered,
             plumbing={
                 **host_plumbing(home),
                 **fake_aws(moto_server.endpoint_url),
@@ -246,20 +249,23 @@ def test_the_app_sees_its_paas_environment_and_migrates(deployed: Deployed) -> N
     if deployed.layout.name == "cookiecutter":
         # The module serves public media; the deployment must say which it wants. Without
         # it: one line naming MEDIA_PUBLIC. Then the operator adds the parameter (config
-        # import would) and nothing else changes.
+        # import would) and the next registration carries it; nothing else changes.
         refused = deployed.manage("migrate", "check")
         assert refused.returncode != 0
         assert "MEDIA_PUBLIC: must be set" in refused.stderr
         assert "Traceback" not in refused.stderr
-        deployed.aws.client("ssm").put_parameter(
-            Name=f"{PREFIX}/MEDIA_PUBLIC", Value="false", Type="String"
-        )
+        deployed.config_parameters[PREFIX]["MEDIA_PUBLIC"] = f"{ARN_PREFIX}/MEDIA_PUBLIC"
+        deployed.secret_values["MEDIA_PUBLIC"] = "false"
 
     migrate = deployed.manage("migrate", "migrate", "--noinput")
     assert migrate.returncode == 0, migrate.stderr
 
+    deployed.aws.requests.reset()
     view = deployed.manage("web", "shell", "-c", PRINT_VIEW)
     assert view.returncode == 0, view.stderr
+    # The config keys came with the registered task definition: nothing read at start but
+    # the one reference the web task still resolves (DATABASE_SECRET, for now).
+    assert deployed.aws.requests.count("GetParametersByPath") == 0
     seen = json.loads(view.stdout.strip().splitlines()[-1])
     assert seen["atomic"] is True  # merged, not replaced
     assert seen["engine"] == "django_aws_settings.db.postgresql"
@@ -280,9 +286,8 @@ def test_the_app_sees_its_paas_environment_and_migrates(deployed: Deployed) -> N
 
 def test_check_deploy_says_only_what_the_app_chose(deployed: Deployed) -> None:
     if deployed.layout.name == "cookiecutter":
-        deployed.aws.client("ssm").put_parameter(
-            Name=f"{PREFIX}/MEDIA_PUBLIC", Value="false", Type="String"
-        )
+        deployed.config_parameters[PREFIX]["MEDIA_PUBLIC"] = f"{ARN_PREFIX}/MEDIA_PUBLIC"
+        deployed.secret_values["MEDIA_PUBLIC"] = "false"
     checked = deployed.manage("web", "check", "--deploy", "--fail-level", "ERROR")
     assert checked.returncode == 0, checked.stderr
     expected = {"django-environ": [], "cookiecutter": ["django_aws_settings.W014"]}
