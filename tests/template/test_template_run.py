@@ -142,6 +142,12 @@ def deployment(
         Name="rds!cluster-3f9c2a1b-0d4e-4c1a-9a57-2b1c0f6e8d42",
         SecretString=json.dumps({"username": tls_postgres.user, "password": tls_postgres.password}),
     )["ARN"]
+    # The app role's secret (Terraform's db-app): the migrate task creates the role after
+    # migrate (ensure_app_role); web, workers and beat would read it as their DATABASE_SECRET.
+    app_role_arn = secretsmanager.create_secret(
+        Name="shop/production/db-app",
+        SecretString=json.dumps({"username": "shop_app", "password": secrets.token_hex(20)}),
+    )["ARN"]
 
     dbname = create_database(tls_postgres)
     app_secret = {"SECRET_KEY": secrets.token_urlsafe(50), "REDIS_URL": redis_url}
@@ -159,6 +165,8 @@ def deployment(
                 **app_secret,
                 "DJANGO_AWS_APP_SECRET": json.dumps(app_secret),
                 "DATABASE_SECRET": f"secretsmanager:{arn}",
+                "DATABASE_APP_SECRET": f"secretsmanager:{app_role_arn}",
+                "DATABASE_PROXY": "false",
                 "DATABASE_HOST": tls_postgres.host,
                 "DATABASE_NAME": dbname,
                 "AWS_STORAGE_BUCKET_NAME": bucket,

@@ -22,10 +22,31 @@ from typing import Any
 
 import pytest
 from support.template_matrix import Rendered
-from support.template import REPO_ROOT, REQUIRED_ANSWERS, host_plumbing, only_container, placeholder_values, task_definition_files, without_image_paths
+from support.template import (
+    REPO_ROOT,
+    REQUIRED_ANSWERS,
+    host_plumbing,
+    only_container,
+    placeholder_values,
+    task_definition_files,
+    without_image_paths,
+)
 from terraform_schema.extract import block, provider_schema
-from support.terraform_eval import SECRET_SUFFIX, Facts, Instance, Module, ResourceInstance, Unknown, policy_statements
-from support.terraform_schema import TERRAFORM_DIR, schema_problems, terraform_validate
+from support.terraform_eval import (
+    SECRET_SUFFIX,
+    Facts,
+    Instance,
+    Module,
+    ResourceInstance,
+    Unknown,
+    policy_statements,
+)
+from support.terraform_schema import (
+    TERRAFORM_DIR,
+    schema_problems,
+    terraform_graph,
+    terraform_validate,
+)
 
 from django_aws_settings.ops.ecs import render_task_definition
 from django_aws_settings.runtime.health import HEALTH_PATH
@@ -528,7 +549,10 @@ def test_app_role_secret_has_the_master_secrets_shape_and_stays_out_of_its_state
         config = app(rendered, env).child("config")
         version = resource(config, "aws_secretsmanager_secret_version", "db_app")
         stored = json.loads(version.argument("secret_string_wo"))
-        assert (version.argument("secret_string"), version.argument("secret_string_wo_version")) == (None, 1)
+        assert (
+            version.argument("secret_string"),
+            version.argument("secret_string_wo_version"),
+        ) == (None, 1)
         assert stored == {
             "username": "shop_app",
             "password": str(Unknown("module.app.module.config.random_password.db_app.result")),
@@ -546,14 +570,18 @@ def test_rds_proxy_logs_in_with_the_master_and_the_app_role(rendered: Rendered) 
         assert len(proxies) == (1 if instance.var("rds_proxy") else 0)
         for proxy in proxies:
             logins = {
-                evaluated(data, block, scope)["description"]: evaluated(data, block, scope)["secret_arn"]
+                evaluated(data, block, scope)["description"]: evaluated(data, block, scope)[
+                    "secret_arn"
+                ]
                 for block, scope in proxy.nested_blocks("auth")
             }
             assert logins == {
                 "master": data.output("master_secret_arn"),
                 "app": instance.child("config").output("db_app_secret_arn"),
             }
-            assert granted(policy(data, "proxy"), "secretsmanager:GetSecretValue") == set(logins.values())
+            assert granted(policy(data, "proxy"), "secretsmanager:GetSecretValue") == set(
+                logins.values()
+            )
 
 
 def maintenance_parameters(rendered: Rendered, env: str) -> set[str]:
@@ -593,7 +621,10 @@ def test_the_app_secret_is_seeded_once_and_then_left_to_the_operators(
         )
         # `django-aws config import` adds keys later; an apply must not drop them: the
         # write-only value is sent only when its version changes, and is not in the state.
-        assert (seed.argument("secret_string"), seed.argument("secret_string_wo_version")) == (None, 1)
+        assert (seed.argument("secret_string"), seed.argument("secret_string_wo_version")) == (
+            None,
+            1,
+        )
 
 
 def test_task_role_reads_exactly_the_maintenance_parameter_every_task_definition_names(
@@ -682,13 +713,19 @@ def test_task_definitions_name_the_roles_terraform_creates(
     for env in envs:
         config = app(rendered, env).child("config")
         roles = {
-            family.removeprefix(f"shop-{env}-"): (request["taskRoleArn"], request["executionRoleArn"])
+            family.removeprefix(f"shop-{env}-"): (
+                request["taskRoleArn"],
+                request["executionRoleArn"],
+            )
             for family, request in requests(rendered, env).items()
         }
         execution = config.output("execution_role_arn")
         # The migrate task alone may read the master secret: its own role.
         assert roles == {
-            role: (config.output("migrate_role_arn" if role == "migrate" else "task_role_arn"), execution)
+            role: (
+                config.output("migrate_role_arn" if role == "migrate" else "task_role_arn"),
+                execution,
+            )
             for role in roles
         }
 
@@ -1078,6 +1115,29 @@ def test_load_balancer_forwards_only_requests_from_cloudfront(rendered: Rendered
     assert listener.argument("ssl_policy").startswith("ELBSecurityPolicy-TLS13-")
 
 
+def test_an_origin_header_rotation_accepts_both_values_and_sends_the_new_one(
+    rendered: Rendered,
+) -> None:
+    root = environment(rendered.root, rendered.case.environments[0])
+    rotating = Instance(root.module, {**root.inputs, "origin_header_keys": ["1", "2"]}, root.facts)
+    edge = rotating.child("app").child("edge")
+    rule = resource(edge, "aws_lb_listener_rule", "from_cloudfront")
+    ((condition, scope),) = rule.nested_blocks("condition")
+    ((header, scope),) = rule.nested_blocks("http_header", condition, scope)
+    distribution = resource(edge, "aws_cloudfront_distribution", "this")
+    sent = [
+        edge.evaluate(h.arguments["value"])
+        for o in distribution.block.nested("origin")
+        for h in o.nested("custom_header")
+    ]
+    value = "module.app.module.edge.random_password.origin_header[{}].result"
+    assert evaluated(edge, header, scope)["values"] == [
+        Unknown(value.format('"1"')),
+        Unknown(value.format('"2"')),
+    ]
+    assert sent == [Unknown(value.format('"2"'))]
+
+
 def evaluated(owner: Instance, block: Any, scope: dict[str, Any]) -> dict[str, Any]:
     return {name: owner.evaluate(tree, scope) for name, tree in block.arguments.items()}
 
@@ -1268,7 +1328,9 @@ def test_rds_proxy_is_the_apps_host_exactly_where_the_environment_has_one(
     for env in case.environments:
         instance = app(rendered, env)
         # On Serverless v2 a proxy bills at least 8 ACUs: production only.
-        wanted = case.rds_proxy and (env == "production" or case.database_engine != "aurora-serverless")
+        wanted = case.rds_proxy and (
+            env == "production" or case.database_engine != "aurora-serverless"
+        )
         proxies = resource(instance.child("data"), "aws_db_proxy", "this")
         parameters = resource(instance.child("config"), "aws_ssm_parameter", "this")
         # Every process learns it from the environment's parameter, not the task definition.
@@ -1285,7 +1347,10 @@ def test_rds_proxy_is_the_apps_host_exactly_where_the_environment_has_one(
         )
         if wanted:
             (proxy,) = proxies
-            assert (parameters["DATABASE_HOST"].argument("value"), proxy.argument("require_tls")) == (
+            assert (
+                parameters["DATABASE_HOST"].argument("value"),
+                proxy.argument("require_tls"),
+            ) == (
                 proxy.get("endpoint"),
                 True,
             )
@@ -1315,7 +1380,10 @@ def test_redis_is_one_encrypted_authenticated_primary_not_cluster_mode(rendered:
         None,
         Unknown("module.app.module.cache.random_password.auth_token.result"),
     )
-    assert (group.argument("auth_token_wo_version"), group.argument("auth_token_update_strategy")) == (1, "ROTATE")
+    assert (
+        group.argument("auth_token_wo_version"),
+        group.argument("auth_token_update_strategy"),
+    ) == (1, "ROTATE")
 
 
 def test_only_the_apps_tasks_reach_the_database_and_redis(rendered: Rendered) -> None:
@@ -1539,6 +1607,248 @@ def test_every_service_alarms_when_it_runs_fewer_tasks_than_desired(
                     metric_name,
                     {"ClusterName": f"shop-{env}", "ServiceName": name},
                 )
+
+
+# ------------------------------------------------------------- the first apply
+
+
+def waits_for(edges: dict[str, set[str]], start: str) -> set[str]:
+    """Everything `start` depends on, directly or through others (Terraform's graph)."""
+    found: set[str] = set()
+    todo = [start]
+    while todo:
+        for target in edges.get(todo.pop(), set()):
+            if target not in found:
+                found.add(target)
+                todo.append(target)
+    return found
+
+
+@SLOW
+def test_no_service_starts_before_what_its_containers_read_exists(
+    rendered: Rendered, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """From `terraform graph` itself: each service is created after every parameter and
+    secret version its tasks read, and after the database (writer instance, proxy target)
+    and Redis that DATABASE_HOST and REDIS_URL name.
+
+    The graph is the configuration's: a block whose count is 0 here (beat, the proxy) is
+    still a node, and the order holds for whichever instances a plan expands."""
+    edges = terraform_graph(
+        rendered.root, "environments/production", tmp_path_factory.mktemp("graph")
+    )
+    app_module = "module.app.module."
+    config = f"{app_module}config."
+    read = {
+        f"{config}aws_ssm_parameter.this",
+        f"{config}aws_ssm_parameter.maintenance_mode",
+        f"{config}aws_secretsmanager_secret_version.app",
+        f"{config}aws_secretsmanager_secret_version.db_app",
+        f"{config}aws_secretsmanager_secret_version.media_signing",
+        f"{app_module}cache.aws_elasticache_replication_group.this",
+        f"{app_module}data.aws_db_instance.this",
+        f"{app_module}data.aws_rds_cluster_instance.this",
+        f"{app_module}data.aws_db_proxy_target.this",
+    }
+    services = {node for node in edges if ".aws_ecs_service." in node}
+    assert {node.rpartition(".")[2] for node in services} == {
+        "web",
+        "worker",
+        "beat",
+        "queue_metrics",
+    }
+    assert {service: read - waits_for(edges, service) for service in services} == {
+        service: set() for service in services
+    }
+
+
+def test_a_use_spot_flip_rolls_the_services_instead_of_replacing_them(rendered: Rendered) -> None:
+    for env in rendered.case.environments:
+        root = environment(rendered.root, env)
+        strategies = {}
+        for use_spot in (False, True):
+            flipped = Instance(root.module, {**root.inputs, "use_spot": use_spot}, root.facts)
+            ecs = flipped.child("app").child("ecs")
+            strategies[use_spot] = {
+                name: (
+                    [
+                        evaluated(ecs, block, scope)
+                        for block, scope in service.nested_blocks("capacity_provider_strategy")
+                    ],
+                    service.argument("force_new_deployment"),
+                    service.block.ignored_changes(),
+                )
+                for name, service in services(ecs).items()
+            }
+        changed = {
+            name
+            for name, (strategy, _, _) in strategies[True].items()
+            if strategy != strategies[False][name][0]
+        }
+        # Without force_new_deployment, a changed strategy makes Terraform replace the
+        # service: an outage, and the new one would run Terraform's first revision.
+        assert changed == {n for n in service_names(rendered, env) if "-beat" not in n}
+        assert {name for name in changed if strategies[True][name][1] is not True} == set()
+        assert {
+            name for name in changed if "task_definition" not in strategies[True][name][2]
+        } == set()
+
+
+def test_shared_creates_the_ecs_service_linked_role_unless_told_it_exists(
+    rendered: Rendered,
+) -> None:
+    shared = terraform_dir(rendered) / "shared"
+    root = Instance.root_module(shared, Facts(ACCOUNT, REGION))
+    (role,) = resource(root, "aws_iam_service_linked_role", "ecs")
+    assert role.argument("aws_service_name") == "ecs.amazonaws.com"
+    existing = Instance(
+        root.module, {**root.inputs, "create_ecs_service_linked_role": False}, root.facts
+    )
+    assert resource(existing, "aws_iam_service_linked_role", "ecs") == []
+
+
+def test_queue_metrics_runs_with_a_role_that_may_only_put_its_metric(rendered: Rendered) -> None:
+    for env in rendered.case.environments:
+        instance = app(rendered, env)
+        config, ecs = instance.child("config"), instance.child("ecs")
+        definitions = resource(ecs, "aws_ecs_task_definition", "queue_metrics")
+        assert len(definitions) == (1 if rendered.case.celery else 0)
+        for definition in definitions:
+            assert definition.argument("task_role_arn") == config.output("queue_metrics_role_arn")
+            (statement,) = policy(config, "queue_metrics")
+            assert (statement["actions"], statement["resources"]) == (
+                ["cloudwatch:PutMetricData"],
+                ["*"],
+            )
+            assert statement["conditions"][0]["values"] == [f"shop/{env}"]
+
+
+# ------------------------------------------------------------- database, day 2
+
+
+def test_database_is_encrypted_with_its_own_key_and_outlives_a_delete_in_production(
+    rendered: Rendered,
+) -> None:
+    aurora = rendered.case.database_engine != "rds-postgres"
+    for env in rendered.case.environments:
+        data = app(rendered, env).child("data")
+        (database,) = resource(data, "aws_rds_cluster" if aurora else "aws_db_instance", "this")
+        key = resource(data, "aws_kms_key", "this")
+        suffix = resource(data, "random_id", "final_snapshot").get("hex")
+        windows = (
+            ("preferred_backup_window", "preferred_maintenance_window")
+            if aurora
+            else ("backup_window", "maintenance_window")
+        )
+        assert (key.argument("enable_key_rotation"), database.argument("kms_key_id")) == (
+            True,
+            key.get("arn"),
+        )
+        assert database.argument("final_snapshot_identifier") == f"shop-{env}-final-{suffix}"
+        assert database.argument("delete_automated_backups") is (env != "production")
+        assert [database.argument(w) for w in windows] == ["02:00-03:00", "sun:03:30-sun:04:30"]
+        for member in resource(data, "aws_rds_cluster_instance", "this"):
+            assert member.argument("preferred_maintenance_window") == "sun:03:30-sun:04:30"
+
+
+def test_postgresql_logs_go_to_groups_made_first_with_a_retention(rendered: Rendered) -> None:
+    aurora = rendered.case.database_engine != "rds-postgres"
+    for env in rendered.case.environments:
+        instance = app(rendered, env)
+        data = instance.child("data")
+        (database,) = resource(data, "aws_rds_cluster" if aurora else "aws_db_instance", "this")
+        groups = resource(data, "aws_cloudwatch_log_group", "postgresql")
+        kind = "cluster" if aurora else "instance"
+        assert set(groups) == {
+            f"/aws/rds/{kind}/shop-{env}/{log}"
+            for log in database.argument("enabled_cloudwatch_logs_exports")
+        }
+        assert {g.argument("retention_in_days") for g in groups.values()} == {
+            instance.var("log_retention_days")
+        }
+        # RDS creates the group on first export, without a retention, unless it exists.
+        (depends_on,) = [database.block.arguments["depends_on"]]
+        assert "aws_cloudwatch_log_group" in str(depends_on)
+
+
+# ----------------------------------------------------------------- alarms, cost
+
+
+def alarm_names(instance: Instance, name: str) -> list[str]:
+    found = resource(instance, "aws_cloudwatch_metric_alarm", name)
+    items = (
+        found.values() if isinstance(found, dict) else found if isinstance(found, list) else [found]
+    )
+    return [item.argument("alarm_name") for item in items]
+
+
+def test_production_alarms_reach_someone_and_cover_what_fails_quietly(rendered: Rendered) -> None:
+    case = rendered.case
+    for env in case.environments:
+        instance = app(rendered, env)
+        observability = instance.child("observability")
+        # The module refuses production without a subscriber; the generated tfvars leave
+        # the address to fill in (an empty string fails the validation at plan time).
+        (validation,) = instance.module.variables["alarm_email"].nested("validation")
+        assert "production" in str(validation.arguments["condition"])
+        if env == "production":
+            assert environment(rendered.root, env).var("alarm_email") == ""
+        names = {
+            name: alarm_names(observability, name)
+            for name in (
+                "db_acu", "proxy_borrow_latency", "proxy_failed_logins", "cache_evictions",
+                "cache_cpu_credits", "cloudfront_5xx", "waf_blocks",
+            )
+        }  # fmt: skip
+        nodes = app(rendered, env).child("cache").output("node_ids")
+        proxied = instance.var("rds_proxy")
+        assert names == {
+            "db_acu": [f"shop-{env}-db-acu"] if case.database_engine == "aurora-serverless" else [],
+            "proxy_borrow_latency": [f"shop-{env}-proxy-borrow-latency"] if proxied else [],
+            "proxy_failed_logins": [f"shop-{env}-proxy-failed-logins"] if proxied else [],
+            "cache_evictions": [f"{n}-evictions" for n in nodes],
+            "cache_cpu_credits": [f"{n}-cpu-credits" for n in nodes],  # cache.t4g.* everywhere
+            "cloudfront_5xx": [f"shop-{env}-cloudfront-5xx"],
+            "waf_blocks": [f"shop-{env}-waf-blocks"],
+        }
+        # CloudFront's and WAF's metrics live in us-east-1: so do their alarms and topic.
+        for name in ("cloudfront_5xx", "waf_blocks"):
+            for alarm in (
+                resource(observability, "aws_cloudwatch_metric_alarm", name)
+                if name == "waf_blocks"
+                else [resource(observability, "aws_cloudwatch_metric_alarm", name)]
+            ):
+                assert alarm.argument("alarm_actions") == [
+                    observability.output("global_alarm_topic_arn")
+                ]
+                provider = alarm.block.arguments["provider"].scan_values(lambda v: True)
+                assert "".join(map(str, provider)) == "aws.us_east_1"
+
+
+def test_a_monthly_budget_mails_the_alarm_topic(rendered: Rendered) -> None:
+    for env in rendered.case.environments:
+        observability = app(rendered, env).child("observability")
+        budget = resource(observability, "aws_budgets_budget", "monthly")
+        notifications = [
+            evaluated(observability, b, sc) for b, sc in budget.nested_blocks("notification")
+        ]
+        filters = [evaluated(observability, b, sc) for b, sc in budget.nested_blocks("cost_filter")]
+        assert (budget.argument("time_unit"), budget.argument("limit_amount")) == (
+            "MONTHLY",
+            str(environment(rendered.root, env).var("monthly_budget_usd")),
+        )
+        assert filters == [{"name": "TagKeyValue", "values": [f"user:Environment${env}"]}]
+        assert {(n["notification_type"], n["threshold"]) for n in notifications} == {
+            ("ACTUAL", 80),
+            ("FORECASTED", 100),
+        }
+        topic = observability.output("alarm_topic_arn")
+        assert all(n["subscriber_sns_topic_arns"] == [topic] for n in notifications)
+        publishers = [s for s in policy(observability, "alarms") if s["actions"] == ["sns:Publish"]]
+        assert publishers[0]["principals"][0]["identifiers"] == [
+            "cloudwatch.amazonaws.com",
+            "budgets.amazonaws.com",
+        ]
 
 
 # ------------------------------------------------------------------ the test tools

@@ -48,6 +48,7 @@ module "edge" {
   static_on_s3                = var.static_on_s3
   media_on_s3                 = var.media_on_s3
   media_signing_keys          = var.media_signing_keys
+  origin_header_keys          = var.origin_header_keys
   deletion_protection         = var.deletion_protection
   waf                         = var.waf
 }

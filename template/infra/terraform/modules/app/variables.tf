@@ -231,3 +231,9 @@ variable "media_signing_keys" {
   type        = list(string)
   default     = ["1"]
 }
+
+variable "origin_header_keys" {
+  description = "Names of the origin header values the load balancer accepts; CloudFront sends the last (see modules/edge)."
+  type        = list(string)
+  default     = ["1"]
+}

@@ -35,9 +35,18 @@ locals {
   bucket_origin = var.static_on_s3 || var.media_on_s3
 }
 
+# The secret header CloudFront sends and the listener checks: one value per name in
+# var.origin_header_keys; CloudFront sends the last, the listener accepts every one, so a
+# rotation never rejects a request (docs/aws/infrastructure.md).
 resource "random_password" "origin_header" {
-  length  = 40
-  special = false
+  for_each = toset(var.origin_header_keys)
+  length   = 40
+  special  = false
+}
+
+moved {
+  from = random_password.origin_header
+  to   = random_password.origin_header["1"]
 }
 
 # ---------------------------------------------------------------- certificates (DNS)
@@ -164,7 +173,7 @@ resource "aws_lb_listener_rule" "from_cloudfront" {
   condition {
     http_header {
       http_header_name = local.origin_header
-      values           = [random_password.origin_header.result]
+      values           = [for key in var.origin_header_keys : random_password.origin_header[key].result]
     }
   }
 
@@ -280,7 +289,7 @@ resource "aws_cloudfront_distribution" "this" {
 
     custom_header {
       name  = local.origin_header
-      value = random_password.origin_header.result
+      value = random_password.origin_header[var.origin_header_keys[length(var.origin_header_keys) - 1]].result
     }
   }
 

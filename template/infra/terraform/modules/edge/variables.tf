@@ -95,3 +95,14 @@ variable "rate_limit_per_5_minutes" {
   type        = number
   default     = 2000
 }
+
+variable "origin_header_keys" {
+  description = "Names of the origin header values the load balancer accepts; CloudFront sends the last. To rotate: [\"1\", \"2\"], apply, wait for CloudFront to deploy, then [\"2\"] and apply."
+  type        = list(string)
+  default     = ["1"]
+
+  validation {
+    condition     = length(var.origin_header_keys) >= 1 && length(var.origin_header_keys) <= 4 && length(distinct(var.origin_header_keys)) == length(var.origin_header_keys)
+    error_message = "Expected 1 to 4 distinct names (a listener rule condition holds at most 5 values)."
+  }
+}
