@@ -322,20 +322,46 @@ def check_celery(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list
                 id=f"{_ID}W007",
             )
         )
-    limit = getattr(settings, "CELERY_TASK_TIME_LIMIT", None)
+    limit, task = _longest_time_limit(getattr(settings, "CELERY_TASK_TIME_LIMIT", None), broker)
     transport = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
     visibility = transport.get("visibility_timeout")
     if limit and visibility and visibility <= limit:
+        whose = f"task {task}'s time limit" if task else "the task time limit"
         messages.append(
             Warning(
-                f"The broker's visibility timeout ({visibility}s) is not longer than the task "
-                f"time limit ({limit}s).",
+                f"The broker's visibility timeout ({visibility}s) is not longer than {whose} "
+                f"({limit:g}s).",
                 hint="A task still running when the visibility timeout ends is delivered to "
                 "another worker and runs twice; raise CELERY_VISIBILITY_TIMEOUT.",
                 id=f"{_ID}W008",
             )
         )
     return messages
+
+
+def _longest_time_limit(default: object, broker: str) -> tuple[float | None, str | None]:
+    """The longest hard time limit a task of the project's Celery app can run for, and the
+    task's name when its own ``time_limit`` (decorator or CELERY_TASK_ANNOTATIONS) is
+    longer than CELERY_TASK_TIME_LIMIT. Only with a broker a worker would read."""
+    longest = float(default) if isinstance(default, (int, float)) and default > 0 else None
+    if not broker or broker.startswith(("memory://", "cache+memory://")):
+        return longest, None
+    try:
+        from celery import current_app
+
+        # The app the project created (its celery.py, imported from its package); reading
+        # its tasks finalizes it, which imports the apps' tasks modules as a worker would.
+        limits = {
+            name: float(task.time_limit)
+            for name, task in current_app.tasks.items()
+            if isinstance(getattr(task, "time_limit", None), (int, float))
+        }
+    except Exception:  # noqa: BLE001 - a check never breaks manage.py; the worker will say
+        return longest, None
+    name = max(sorted(limits), key=limits.__getitem__, default=None)
+    if name is not None and (longest is None or limits[name] > longest):
+        return limits[name], name
+    return longest, None
 
 
 @register()
