@@ -407,9 +407,10 @@ def _check(done: subprocess.CompletedProcess[str]) -> None:
 
 def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget) -> SampleProject:
     """Render the template into a fresh copy of the sample project and create in moto what
-    its task definitions read: the media bucket, the RDS-managed secret and the
-    maintenance parameter. DATABASE_SECRET holds a ``secretsmanager:`` reference, so every
-    process start resolves it (one BatchGetSecretValue), as in production.
+    its task definitions read: the media bucket, the database secret and the maintenance
+    parameter. DATABASE_SECRET holds the secret's JSON, as ECS injects it into the web,
+    worker and beat tasks (valueFrom the secret); DATABASE_SECRET_REFERENCE (not a
+    container variable) is the ``secretsmanager:`` reference the migrate task resolves.
     """
     root = sample_copy(base)
     render(root, RUN_ANSWERS)
@@ -431,7 +432,8 @@ def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget
             **app_secret,
             "DJANGO_AWS_APP_SECRET": json.dumps(app_secret),
             "DATABASE_PROXY": "false",  # the SSM parameter Terraform writes per environment
-            "DATABASE_SECRET": f"secretsmanager:{arn}",
+            "DATABASE_SECRET": secret,
+            "DATABASE_SECRET_REFERENCE": f"secretsmanager:{arn}",
             "DATABASE_HOST": database.host,
             "DATABASE_NAME": database.name,
             "AWS_STORAGE_BUCKET_NAME": bucket,

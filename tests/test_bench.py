@@ -109,9 +109,11 @@ def test_summary_line_shows_the_numbers_of_the_result_file(tiny: Run, name: str)
 
 
 @pytest.mark.slow
-def test_cold_start_resolves_the_database_secret_in_one_call(tiny: Run) -> None:
+def test_cold_start_makes_no_aws_call_and_a_reference_costs_one(tiny: Run) -> None:
     details = tiny.result("cold_start")["details"]
-    assert details["aws_calls_at_start"] == {"BatchGetSecretValue": 1}
+    assert details["aws_calls_at_start"] == {}
+    assert details["aws_calls_at_start_with_a_reference"] == {"BatchGetSecretValue": 1}
+    assert details["baseline_command"] == ["gunicorn", "shop.wsgi"]  # the Procfile's web line
 
 
 @pytest.mark.slow
