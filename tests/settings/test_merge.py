@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.projects import copy_example
 
 from django_aws_settings.management.commands.configured_settings import Command
 from django_aws_settings.settings.configure import configure
@@ -315,3 +316,23 @@ def test_the_command_prints_the_report(tmp_path: Path, production: dict[str, str
     assert lines[0] == "DATABASES  [environment: DATABASE_URL]"
     assert "    DATABASES.default.ENGINE: 'x' -> 'django.db.backends.postgresql'" in lines
     assert PASSWORD not in out.getvalue()
+
+
+@pytest.mark.slow
+def test_the_command_runs_in_a_real_project(tmp_path: Path, postgres_url: str) -> None:
+    """The sample project (startproject settings) with its generated-style overlay."""
+    project = copy_example(tmp_path)
+    url = postgres_url.replace("postgres@", f"postgres:{PASSWORD}@", 1)
+    result = project.manage(
+        "configured_settings", "--changed", env=project.environ(DATABASE_URL=url)
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        "DATABASES  [environment: DATABASE_URL]",
+        "    DATABASES.default.ENGINE: 'django.db.backends.sqlite3' -> "
+        "'django.db.backends.postgresql'",
+        f"    DATABASES.default.NAME: PosixPath('{project.root / 'db.sqlite3'}') -> "
+        f"'{postgres_url.rsplit('/', 1)[1]}'",
+    ]
+    assert PASSWORD not in result.stdout + result.stderr
