@@ -22,6 +22,8 @@ import pytest
 from support.moto_server import TRAP_ENDPOINT_URL
 from support.redis_servers import REDIS_HOST, REDIS_PORT
 
+pytestmark = pytest.mark.slow  # a console script per case
+
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 SECRET = "Pl4nted-S3cret"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:3f9c2a1"
