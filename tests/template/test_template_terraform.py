@@ -136,6 +136,12 @@ def requests(rendered: Rendered, env: str, image: str = FIRST_IMAGE) -> dict[str
     return found
 
 
+def secret_of(value_from: str) -> str:
+    """The secret a Secrets Manager valueFrom names (arn:...:secret:<name>), with or without
+    the :json-key:version-stage:version-id that picks one value out of it."""
+    return ":".join(value_from.split(":")[:7])
+
+
 def secret_references(rendered: Rendered, env: str) -> set[str]:
     """Every valueFrom of every container of the environment's task definitions."""
     return {
@@ -465,7 +471,7 @@ def test_execution_role_reads_exactly_what_the_task_definitions_name(
         parameters = {r for r in references if r.startswith("arn:aws:ssm:")}
         # ECS reads a JSON key of a secret named by its partial ARN (no random suffix).
         secrets = {
-            r.rsplit(":", 3)[0] for r in references if r.startswith("arn:aws:secretsmanager:")
+            secret_of(r) for r in references if r.startswith("arn:aws:secretsmanager:")
         }
         assert granted(statements, "ssm:GetParameters") == parameters
         assert granted(statements, "ssm:GetParameter") == set()
@@ -486,7 +492,7 @@ def test_every_parameter_and_secret_a_container_reads_is_created(
             s.get("arn") for s in resource(config, "aws_secretsmanager_secret", "media_signing")
         }
         references = {
-            r.rsplit(":", 3)[0] + SECRET_SUFFIX if ":secretsmanager:" in r else r
+            secret_of(r) + SECRET_SUFFIX if ":secretsmanager:" in r else r
             for r in secret_references(rendered, env)
         }
         assert references == created
@@ -809,6 +815,32 @@ def test_deploy_role_may_act_on_what_the_workflow_touches_and_no_more(
         assert granted(statements, "logs:GetLogEvents") == {
             f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/shop/{env}:log-stream:*"
         }
+
+
+def test_an_environment_can_be_denied_pushing_images_and_still_deploy(
+    rendered: Rendered,
+) -> None:
+    root = environment(rendered.root, rendered.case.environments[-1])
+    repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop"
+    pushing, promoting = (
+        policy(
+            Instance(root.module, {**root.inputs, "push_images": push}, root.facts)
+            .child("app")
+            .child("github_oidc"),
+            "deploy",
+        )
+        for push in (True, False)
+    )
+    assert (
+        allows(pushing, "ecr:PutImage", repository),
+        allows(promoting, "ecr:PutImage", repository),
+    ) == (True, False)
+    for action in ("ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"):
+        assert allows(promoting, action, repository)
+    assert not any(
+        allows(promoting, a, repository)
+        for a in ("ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload")
+    )
 
 
 # ------------------------------------------------------------------------ services

@@ -202,6 +202,7 @@ module "github_oidc" {
   github_repository  = var.github_repository
   oidc_provider_arn  = data.aws_iam_openid_connect_provider.github.arn
   ecr_repository_arn = data.aws_ecr_repository.app.arn
+  push_images        = var.push_images
   cluster_name       = module.ecs.cluster_name
   task_role_arns     = [module.config.task_role_arn, module.config.migrate_role_arn, module.config.execution_role_arn]
   log_group_arn      = module.observability.log_group_arn

@@ -237,3 +237,9 @@ variable "origin_header_keys" {
   type        = list(string)
   default     = ["1"]
 }
+
+variable "push_images" {
+  description = "This environment's deploy role may push images; false: it deploys only images another environment built."
+  type        = bool
+  default     = true
+}

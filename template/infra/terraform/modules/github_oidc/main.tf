@@ -50,14 +50,24 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["*"]
   }
 
+  # Every deploy finds its image; only an environment allowed to push builds a missing one
+  # (var.push_images false: it deploys only images another environment built).
   statement {
-    sid = "PushImage"
+    sid = "ReadImages"
     actions = [
-      "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
-      "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage",
-      "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages",
+      "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+      "ecr:DescribeImages",
     ]
     resources = [var.ecr_repository_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.push_images ? [1] : []
+    content {
+      sid       = "PushImage"
+      actions   = ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"]
+      resources = [var.ecr_repository_arn]
+    }
   }
 
   statement {

@@ -37,3 +37,9 @@ variable "log_group_arn" {
   description = "The log group the pipeline reads the migrate task's output from."
   type        = string
 }
+
+variable "push_images" {
+  description = "The deploy role may push images (build one the repository lacks); false: it deploys only images already pushed."
+  type        = bool
+  default     = true
+}
