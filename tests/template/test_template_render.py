@@ -405,6 +405,8 @@ SECRET_VALUES = {
     **APP_SECRET,
     "DJANGO_AWS_APP_SECRET": json.dumps(APP_SECRET),  # the whole secret, for the bridge
     "DATABASE_SECRET": json.dumps({"username": "shop", "password": "pw$#?/%@:"}),
+    "DATABASE_APP_SECRET": json.dumps({"username": "shop_app", "password": "pw2$#?/%@:"}),
+    "DATABASE_PROXY": "false",
     "DATABASE_HOST": "shop-production.cluster-abc123.eu-west-1.rds.amazonaws.com",
     "DATABASE_NAME": "shop",
     "AWS_STORAGE_BUCKET_NAME": "shop-production-assets",
