@@ -51,6 +51,8 @@ from support.template import (
 pytestmark = pytest.mark.slow
 
 DOMAIN = REQUIRED_ANSWERS["domain"]
+# The app role's password in the db-app secret (ensure_app_role creates the role with it).
+APP_ROLE_PASSWORD = secrets.token_hex(20)
 START_TIMEOUT = 60.0
 ROW_TIMEOUT = 30.0
 
@@ -146,8 +148,11 @@ def deployment(
     # migrate (ensure_app_role); web, workers and beat would read it as their DATABASE_SECRET.
     app_role_arn = secretsmanager.create_secret(
         Name="shop/production/db-app",
-        SecretString=json.dumps({"username": "shop_app", "password": secrets.token_hex(20)}),
+        SecretString=json.dumps({"username": "shop_app", "password": APP_ROLE_PASSWORD}),
     )["ARN"]
+    # The RDS master user may create roles (rds_superuser has CREATEROLE).
+    with tls_postgres.admin_connect() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CREATEROLE").format(sql.Identifier(tls_postgres.user)))
 
     dbname = create_database(tls_postgres)
     app_secret = {"SECRET_KEY": secrets.token_urlsafe(50), "REDIS_URL": redis_url}
@@ -241,6 +246,32 @@ def test_migrate_task_migrates_over_verified_tls(deployment: Deployment, built: 
             "SELECT name FROM django_migrations WHERE app = 'catalog'"
         ).fetchall()
     assert applied == [("0001_initial",)]
+
+
+def test_migrate_task_leaves_an_app_role_that_logs_in_and_cannot_change_the_schema(
+    deployment: Deployment, built: Built
+) -> None:
+    """ensure_app_role ran after migrate: the role logs in over TLS with SCRAM, with the
+    db-app secret's password, and may use the migrated tables but not alter them."""
+    import psycopg
+
+    assert outcome(built.migrate)[0] == 0, outcome(built.migrate)[1]
+    assert "app role shop_app" in built.migrate.stdout
+    assert APP_ROLE_PASSWORD not in built.migrate.stdout + built.migrate.stderr
+    database = deployment.database
+    with psycopg.connect(
+        host=database.host,
+        port=database.port,
+        dbname=deployment.dbname,
+        user="shop_app",
+        password=APP_ROLE_PASSWORD,
+        sslmode="verify-full",
+        sslrootcert=str(database.ca_path),
+        autocommit=True,
+    ) as app:
+        assert app.execute("SELECT count(*) FROM django_migrations").fetchone() is not None
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("DROP TABLE django_migrations")
 
 
 # -------------------------------------------------------------------------------- web
