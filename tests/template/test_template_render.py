@@ -371,10 +371,11 @@ def test_each_task_declares_its_process_count_for_the_database_pool(rendered: Re
     assert declared == {role: expected[role] for role in declared}
 
 
-# A JSON key of a secret, or the app secret whole (DJANGO_AWS_APP_SECRET, for the bridge).
+# A JSON key of a secret, or a secret whole: the app secret (DJANGO_AWS_APP_SECRET, for the
+# bridge) and the app role's database secret (DATABASE_SECRET of web, worker and beat).
 SECRETS_MANAGER_KEY = re.compile(
     r"arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/(?P<env>[a-z0-9]+)/"
-    r"([\w/+=.@-]+:[A-Za-z0-9_]+::|app)"
+    r"([\w/+=.@-]+:[A-Za-z0-9_]+::|app|db-app)"
 )
 SSM_PARAMETER = re.compile(
     r"arn:aws:ssm:eu-west-1:123456789012:parameter/shop/(?P<env>[a-z0-9]+)/[\w/.-]+"

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.template_matrix import Rendered
 from support.template import (
     REPO_ROOT,
     REQUIRED_ANSWERS,
@@ -31,7 +30,7 @@ from support.template import (
     task_definition_files,
     without_image_paths,
 )
-from terraform_schema.extract import block, provider_schema
+from support.template_matrix import Rendered
 from support.terraform_eval import (
     SECRET_SUFFIX,
     Facts,
@@ -48,6 +47,7 @@ from support.terraform_schema import (
     terraform_validate,
     variable_problems,
 )
+from terraform_schema.extract import block, provider_schema
 
 from django_aws_settings.ops.ecs import render_task_definition
 from django_aws_settings.runtime.health import HEALTH_PATH
@@ -470,15 +470,31 @@ def test_execution_role_reads_exactly_what_the_task_definitions_name(
         references = secret_references(rendered, env)
         parameters = {r for r in references if r.startswith("arn:aws:ssm:")}
         # ECS reads a JSON key of a secret named by its partial ARN (no random suffix).
-        secrets = {
-            secret_of(r) for r in references if r.startswith("arn:aws:secretsmanager:")
-        }
-        assert granted(statements, "ssm:GetParameters") == parameters
+        secrets = {secret_of(r) for r in references if r.startswith("arn:aws:secretsmanager:")}
+        # Plus every parameter directly under the environment's prefix: the app's own config
+        # keys, which `django-aws ecs register` adds as secrets entries (ops/app_config.py).
+        prefix = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/shop/{env}"
+        assert granted(statements, "ssm:GetParameters") == parameters | {f"{prefix}/*"}
         assert granted(statements, "ssm:GetParameter") == set()
         # <partial ARN>-??????: the secret itself, whatever random suffix AWS gave it.
         assert granted(statements, "secretsmanager:GetSecretValue") == {
             s + SECRET_SUFFIX for s in secrets
         }
+
+
+def test_the_deploy_role_lists_exactly_the_environments_config_parameters(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    """What `ecs register` reads to expand DJANGO_AWS_CONFIG_PATH, and nothing else."""
+    for env in envs:
+        deploy = policy(app(rendered, env).child("github_oidc"), "deploy")
+        path = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/shop/{env}"
+        assert granted(deploy, "ssm:GetParametersByPath") == {path}
+    # ...which is the path each container names.
+    for label, request in rendered.requests().items():
+        (container,) = request["containerDefinitions"]
+        named = {item["name"]: item["value"] for item in container["environment"]}
+        assert named["DJANGO_AWS_CONFIG_PATH"] == f"/shop/{label.partition('@')[2]}", label
 
 
 def test_every_parameter_and_secret_a_container_reads_is_created(
@@ -488,6 +504,7 @@ def test_every_parameter_and_secret_a_container_reads_is_created(
         config = app(rendered, env).child("config")
         created = {p.get("arn") for p in resource(config, "aws_ssm_parameter", "this").values()}
         created.add(resource(config, "aws_secretsmanager_secret", "app").get("arn"))
+        created.add(resource(config, "aws_secretsmanager_secret", "db_app").get("arn"))
         created |= {
             s.get("arn") for s in resource(config, "aws_secretsmanager_secret", "media_signing")
         }

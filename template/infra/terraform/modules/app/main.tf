@@ -206,4 +206,5 @@ module "github_oidc" {
   cluster_name       = module.ecs.cluster_name
   task_role_arns     = [module.config.task_role_arn, module.config.migrate_role_arn, module.config.execution_role_arn]
   log_group_arn      = module.observability.log_group_arn
+  parameter_path_arn = module.config.parameter_path_arn
 }

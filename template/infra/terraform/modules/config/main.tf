@@ -30,7 +30,10 @@ locals {
     var.static_on_s3 || var.media_on_s3 ? { AWS_S3_CUSTOM_DOMAIN = var.domain } : {},
     var.media_on_s3 ? { AWS_CLOUDFRONT_KEY_ID = var.media_signing_key_id } : {},
   )
-  secret_arns = concat([aws_secretsmanager_secret.app.arn], aws_secretsmanager_secret.media_signing[*].arn)
+  secret_arns = concat(
+    [aws_secretsmanager_secret.app.arn, aws_secretsmanager_secret.db_app.arn],
+    aws_secretsmanager_secret.media_signing[*].arn,
+  )
 }
 
 resource "random_password" "secret_key" {
@@ -154,6 +157,15 @@ data "aws_iam_policy_document" "execution" {
     sid       = "Configuration"
     actions   = ["ssm:GetParameters"]
     resources = [for name in keys(local.parameters) : "${local.ssm_arn}${local.prefix}/${name}"]
+  }
+
+  # `django-aws ecs register` adds the app's own config keys (what config import writes
+  # under the prefix) to the task definitions as secrets entries: their names are not
+  # known here, only that they live directly under this environment's prefix.
+  statement {
+    sid       = "AppConfiguration"
+    actions   = ["ssm:GetParameters"]
+    resources = ["${local.ssm_arn}${local.prefix}/*"]
   }
 
   statement {

@@ -38,6 +38,11 @@ output "parameter_names" {
   value       = [for p in aws_ssm_parameter.this : p.name]
 }
 
+output "parameter_path_arn" {
+  description = "The ARN of this environment's SSM path (its config parameters live under it)."
+  value       = "${local.ssm_arn}${local.prefix}"
+}
+
 output "app_secret_arn" {
   description = "The app secret (SECRET_KEY, REDIS_URL)."
   value       = aws_secretsmanager_secret.app.arn

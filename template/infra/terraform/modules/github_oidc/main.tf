@@ -104,6 +104,14 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  # `django-aws ecs register` turns the parameters under the environment's path into
+  # secrets entries of the task definitions it registers (it reads names and ARNs only).
+  statement {
+    sid       = "ListAppConfiguration"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = [var.parameter_path_arn]
+  }
+
   statement {
     sid       = "ReadTaskLogs"
     actions   = ["logs:GetLogEvents"]

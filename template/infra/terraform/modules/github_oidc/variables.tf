@@ -33,6 +33,11 @@ variable "task_role_arns" {
   type        = list(string)
 }
 
+variable "parameter_path_arn" {
+  description = "The environment's SSM path; ecs register lists the config parameters under it."
+  type        = string
+}
+
 variable "log_group_arn" {
   description = "The log group the pipeline reads the migrate task's output from."
   type        = string
