@@ -8,9 +8,10 @@ no AWS call is made at start. The health check comes with an ALB's Host (the tas
 private IP), as on ECS.
 
 Baseline: *the same app* started the way its Procfile starts it on the PaaS: the
-``web:`` line (``gunicorn shop.wsgi``), its own settings module, WEB_CONCURRENCY and PORT
-as the platform sets them, first 200 on a view that touches no database. The ratio is
-exactly what the package and the generated command add.
+``web:`` line (``gunicorn shop.wsgi``), WEB_CONCURRENCY and PORT as the platform sets
+them, its settings with the three lines every Heroku Django app has (DATABASE_URL,
+DEBUG off, ALLOWED_HOSTS: see PAAS_SETTINGS), first 200 on a view that touches no
+database. The ratio is what the package and the generated command add.
 
 Also measured, in the details: the floor (``django-admin startproject`` plus a one-line
 /healthz view under plain ``gunicorn --workers N``), and ours with DATABASE_SECRET as a
@@ -79,6 +80,11 @@ def run(options: Options) -> Result:
         # too, to show what one reference (boto3 imported, one call) costs.
         reference = {"DATABASE_SECRET": project.secret_values["DATABASE_SECRET_REFERENCE"]}
         procfile = paas_command(project.root)
+        paas_environ = {
+            "DJANGO_SETTINGS_MODULE": paas_settings(project.root),
+            "DATABASE_URL": f"postgres://{database.user}:{database.password}@"
+            f"{database.host}:{database.port}/{database.name}",
+        }
 
         def ours() -> float:
             return start_ours(project, base / "ours.log")
@@ -87,7 +93,9 @@ def run(options: Options) -> Result:
             return start_ours(project, base / "ours.log", **reference)
 
         def paas() -> float:
-            return start_paas(project.root, procfile, workers, home, base / "paas.log")
+            return start_paas(
+                project.root, procfile, workers, home, base / "paas.log", **paas_environ
+            )
 
         def floor() -> float:
             return start_baseline(baseline_root, workers, home, base / "baseline.log")
@@ -147,6 +155,26 @@ def start_ours(project: SampleProject, log_path: Path, **extra: str) -> float:
     return answered - started
 
 
+# The sample's settings module is startproject's (SQLite), which no PaaS can run: on
+# Heroku it had the lines every Heroku Django app has. Written beside it, used by the
+# baseline only, so both starts load the same database driver.
+PAAS_SETTINGS = """
+import environ
+
+from .settings import *  # noqa: F403
+
+env = environ.Env()
+DEBUG = False
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1"])
+DATABASES = {"default": env.db("DATABASE_URL")}
+"""
+
+
+def paas_settings(root: Path) -> str:
+    (root / "shop" / "settings_paas.py").write_text(PAAS_SETTINGS)
+    return "shop.settings_paas"
+
+
 def paas_command(root: Path) -> list[str]:
     """The Procfile's ``web:`` command, as the PaaS runs it."""
     for line in (root / "Procfile").read_text().splitlines():
@@ -156,11 +184,13 @@ def paas_command(root: Path) -> list[str]:
     raise RuntimeError(f"{root}/Procfile has no web: line")
 
 
-def start_paas(root: Path, command: list[str], workers: int, home: Path, log_path: Path) -> float:
+def start_paas(
+    root: Path, command: list[str], workers: int, home: Path, log_path: Path, **extra: str
+) -> float:
     """gunicorn binds $PORT and runs $WEB_CONCURRENCY workers when the command says
-    neither, which is how Heroku and Render start it; the app's own settings module."""
+    neither, which is how Heroku and Render start it; the app's own settings."""
     port = free_port()
-    env = {**host_plumbing(home), "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    env = {**host_plumbing(home), "PORT": str(port), "WEB_CONCURRENCY": str(workers), **extra}
     started = time.perf_counter()
     with running(command, cwd=root, env=env, log=log_path) as process:
         answered = wait_for_ok(port, PAAS_PATH, {"Host": "127.0.0.1"}, process=process)

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import re
-import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -133,6 +132,8 @@ def task_private_ips(environ: Mapping[str, str] | None = None, timeout: float = 
     if not uri.startswith("http://"):
         logger.warning("Ignoring %s: expected an http:// URL", METADATA_VARIABLE)
         return []
+    import urllib.request  # only on ECS: not on every settings load elsewhere
+
     try:
         # ${URI} describes this container; in awsvpc mode its networks are the task's ENI.
         with urllib.request.urlopen(uri, timeout=timeout) as response:  # noqa: S310 - set by ECS

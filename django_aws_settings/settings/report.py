@@ -39,8 +39,13 @@ class SettingChange:
 
     @property
     def replaced(self) -> bool:
-        """The module had its own value and the result differs from it."""
-        return self.before is not MISSING and self.before != self.after
+        """The module had its own value and the result differs from it; a list that only
+        gained entries (INSTALLED_APPS, MIDDLEWARE) was extended, not replaced."""
+        if self.before is MISSING or self.before == self.after:
+            return False
+        if isinstance(self.before, list | tuple) and isinstance(self.after, list | tuple):
+            return not {repr(item) for item in self.before} <= {repr(i) for i in self.after}
+        return True
 
 
 _last: list[SettingChange] = []
