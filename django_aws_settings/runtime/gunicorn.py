@@ -1,7 +1,7 @@
 """Gunicorn settings for a web task behind an ALB, read from the environment.
 
 Use as the config file's base (the template's deploy/gunicorn.conf.py imports it), or
-directly with ``gunicorn -c python:django_aws_settings.gunicorn``. Gunicorn reads the
+directly with ``gunicorn -c python:django_aws_settings.runtime.gunicorn``. Gunicorn reads the
 module-level names below; anything assigned after the import overrides them.
 
 Timing on ECS, in order: the ALB deregisters the task and drains for its deregistration
