@@ -62,9 +62,7 @@ def test_register_injects_every_config_parameter_as_a_secret(
     path.write_text(json.dumps(FILE))
     code = main(["ecs", "register", str(path), "--image", IMAGE, "--environment", "staging"])
     assert code == 0, capsys.readouterr().err
-    assert cli_aws.requests.operations() == Counter(
-        GetParametersByPath=1, RegisterTaskDefinition=1
-    )
+    assert cli_aws.requests.operations() == Counter(GetParametersByPath=1, RegisterTaskDefinition=1)
     registered = cli_aws.client("ecs").describe_task_definition(taskDefinition="shop-staging-web")
     (container,) = registered["taskDefinition"]["containerDefinitions"]
     names = [item["name"] for item in container["environment"]]
