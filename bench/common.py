@@ -425,6 +425,12 @@ def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget
     arn = secretsmanager.create_secret(
         Name="rds!cluster-3f9c2a1b-0d4e-4c1a-9a57-2b1c0f6e8d42", SecretString=secret
     )["ARN"]
+    # The app role's secret (Terraform's db-app): the migrate task's ensure_app_role creates
+    # the role with it; web, worker and beat would get it whole as DATABASE_SECRET.
+    app_role = secretsmanager.create_secret(
+        Name="shop/production/db-app",
+        SecretString=json.dumps({"username": "shop_app", "password": "bench-app-role-pw"}),
+    )["ARN"]
     app_secret = {"SECRET_KEY": "bench-" + "k" * 50, "REDIS_URL": "redis://127.0.0.1:6379/5"}
     project = SampleProject(
         root=root,
@@ -434,6 +440,7 @@ def sample_project(base: Path, moto_server: MotoServer, database: DatabaseTarget
             "DATABASE_PROXY": "false",  # the SSM parameter Terraform writes per environment
             "DATABASE_SECRET": secret,
             "DATABASE_SECRET_REFERENCE": f"secretsmanager:{arn}",
+            "DATABASE_APP_SECRET": f"secretsmanager:{app_role}",
             "DATABASE_HOST": database.host,
             "DATABASE_NAME": database.name,
             "AWS_STORAGE_BUCKET_NAME": bucket,

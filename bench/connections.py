@@ -90,6 +90,10 @@ def run(options: Options) -> Result:
         (base / "ca").mkdir()
         database = start_tls_postgres(CertificateAuthority(base / "ca"))
         stack.callback(database.stop)
+        # The RDS master user may create roles (rds_superuser): the migrate task's
+        # ensure_app_role creates the app's own role.
+        with database.admin_connect() as conn:
+            conn.execute(f'ALTER ROLE "{database.user}" CREATEROLE')
         target = DatabaseTarget(
             database.host,
             database.port,

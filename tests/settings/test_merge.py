@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from support.projects import copy_example
 
+from django_aws_settings.apps import running_a_management_command
 from django_aws_settings.management.commands.configured_settings import Command
 from django_aws_settings.settings.configure import configure
 from django_aws_settings.settings.errors import ConfigError
@@ -336,3 +337,21 @@ def test_the_command_runs_in_a_real_project(tmp_path: Path, postgres_url: str) -
         f"'{postgres_url.rsplit('/', 1)[1]}'",
     ]
     assert PASSWORD not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv0", "command"),
+    [
+        ("/app/manage.py", True),
+        ("/venv/bin/django-admin", True),
+        ("/venv/lib/python3.11/site-packages/django/__main__.py", True),
+        ("/venv/bin/gunicorn", False),
+        ("/venv/bin/celery", False),
+    ],
+)
+def test_the_start_up_line_is_for_servers_and_workers(
+    argv0: str, command: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands print their own output on stdout, where production logs go too."""
+    monkeypatch.setattr("sys.argv", [argv0, "x"])
+    assert running_a_management_command() is command
