@@ -398,6 +398,25 @@ class RenderedProject:
         return run_shell(command, cwd=self.root, env=env)
 
 
+def gunicorn_config(root: Path, env: Mapping[str, str], names: Sequence[str]) -> dict[str, Any]:
+    """``names`` from deploy/gunicorn.conf.py as gunicorn loads it, in ``env``."""
+    script = (
+        "import json, runpy, sys; c = runpy.run_path('deploy/gunicorn.conf.py');"
+        "print(json.dumps({k: c[k] for k in sys.argv[1:]}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *names],
+        cwd=root,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded: dict[str, Any] = json.loads(done.stdout)
+    return loaded
+
+
 def run_shell(
     command: str, *, cwd: Path, env: Mapping[str, str], timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:

@@ -33,6 +33,7 @@ from support.template import (
     REQUIRED_ANSWERS,
     VENV_BIN,
     container_environment,
+    gunicorn_config,
     host_plumbing,
     only_container,
     placeholder_values,
@@ -289,21 +290,9 @@ def gunicorn_settings(rendered: Rendered, environment: dict[str, str]) -> dict[s
         **environment,
         **host_plumbing(rendered.root),
     }
-    script = (
-        "import json, runpy; c = runpy.run_path('deploy/gunicorn.conf.py'); print(json.dumps("
-        "{k: c[k] for k in ('bind', 'workers', 'worker_class', 'graceful_timeout')}))"
+    return gunicorn_config(
+        rendered.root, env, ("bind", "workers", "worker_class", "graceful_timeout")
     )
-    done = subprocess.run(
-        ["python", "-c", script],
-        cwd=rendered.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    settings: dict[str, Any] = json.loads(done.stdout)
-    return settings
 
 
 def web_task_gunicorn(rendered: Rendered) -> dict[str, Any]:

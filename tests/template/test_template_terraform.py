@@ -24,6 +24,7 @@ import pytest
 from support.template import (
     REPO_ROOT,
     REQUIRED_ANSWERS,
+    gunicorn_config,
     host_plumbing,
     only_container,
     placeholder_values,
@@ -1083,21 +1084,7 @@ def gunicorn_timing(rendered: Rendered) -> dict[str, int]:
         **{item["name"]: item["value"] for item in web["environment"]},
         **host_plumbing(rendered.root),
     }
-    script = (
-        "import json, runpy; c = runpy.run_path('deploy/gunicorn.conf.py'); print(json.dumps("
-        "{k: c[k] for k in ('timeout', 'graceful_timeout', 'keepalive')}))"
-    )
-    done = subprocess.run(
-        ["python", "-c", script],
-        cwd=rendered.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    timing: dict[str, int] = json.loads(done.stdout)
-    return timing
+    return gunicorn_config(rendered.root, env, ("timeout", "graceful_timeout", "keepalive"))
 
 
 def test_load_balancer_checks_the_packages_health_path_on_the_container_port(
