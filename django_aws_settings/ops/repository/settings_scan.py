@@ -337,8 +337,11 @@ class _Module:
                     target = ".".join([*parts, *([node.module] if node.module else [])])
                 else:
                     target = node.module or ""
-                imported.append(target)
-                imported.extend(f"{target}.{alias.name}" for alias in node.names)
+                submodules = [f"{target}.{alias.name}" for alias in node.names]
+                found = [name for name in submodules if module_path(base, name) is not None]
+                # ``from . import sentry`` reaches a submodule; the package itself is only
+                # read when a name comes from it (``from .base import *``).
+                imported.extend(found if len(found) == len(submodules) else [target, *found])
         return [name for name in imported if name and module_path(base, name) is not None]
 
 

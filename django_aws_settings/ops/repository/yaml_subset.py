@@ -123,6 +123,8 @@ class _Parser:
     def block(self, index: int, indent: int) -> tuple[Any, int]:
         found = self.line(index)
         assert found is not None
+        if found[1] == "?" or found[1].startswith("? "):
+            raise YamlError(index + 1, "complex keys are not supported")
         if found[1] == "-" or found[1].startswith("- "):
             return self.sequence(index, indent)
         if _split_key(found[1]) is not None:
@@ -139,6 +141,8 @@ class _Parser:
             found = self.line(index)
             assert found is not None
             here, content = found
+            if here == 0 and content in ("---", "..."):
+                return items, index
             if here < indent or not (content == "-" or content.startswith("- ")):
                 if here > indent:
                     raise YamlError(index + 1, "unexpected indentation")
@@ -168,7 +172,7 @@ class _Parser:
             found = self.line(index)
             assert found is not None
             here, content = found
-            if here < indent:
+            if here < indent or (here == 0 and content in ("---", "...")):
                 return result, index
             if here > indent:
                 raise YamlError(index + 1, "unexpected indentation")
@@ -216,6 +220,8 @@ class _Parser:
                 assert nested is not None
                 if nested[0] <= indent:
                     break
+                if _split_key(nested[1]) is not None or nested[1].startswith("- "):
+                    raise YamlError(following + 1, "unexpected indentation")
                 parts.append(nested[1])
                 following = self.next_significant(following + 1)
             if len(parts) > 1:
