@@ -46,7 +46,7 @@ Tests
 
 Environment read at import (3 files)
   ALLOWED_HOSTS  optional  site_project/settings/production.py:6
-  DATABASE_URL   optional  site_project/settings/base.py:30, site_project/settings/base.py:31
+  DATABASE_URL   optional  site_project/settings/base.py:28, site_project/settings/base.py:29
   DEBUG          optional  site_project/settings/base.py:9
   SECRET_KEY     required  site_project/settings/base.py:8, site_project/settings/test.py:3
   SENTRY_DSN     optional  site_project/settings/production.py:7

@@ -320,7 +320,7 @@ CMS_SITE: dict[str, Any] = {
             {
                 "name": "DATABASE_URL",
                 "required": False,
-                "reads": ["site_project/settings/base.py:30", "site_project/settings/base.py:31"],
+                "reads": ["site_project/settings/base.py:28", "site_project/settings/base.py:29"],
             },
             {"name": "DEBUG", "required": False, "reads": ["site_project/settings/base.py:9"]},
             {

@@ -7,8 +7,8 @@ class StatusTests(SimpleTestCase):
     async def test_status_is_ok(self) -> None:
         response = await self.async_client.get("/status/")
 
-        self.assertEqual(response.status_code, 200)
-        self.assertEqual(response.json(), {"status": "ok"})
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
 
     def test_add_task_adds(self) -> None:
-        self.assertEqual(add(2, 3), 5)
+        assert add(2, 3) == 5

@@ -5,5 +5,5 @@ class HomePageTests(SimpleTestCase):
     def test_home_page_says_welcome(self) -> None:
         response = self.client.get("/")
 
-        self.assertEqual(response.status_code, 200)
+        assert response.status_code == 200
         self.assertContains(response, "Welcome")

@@ -24,9 +24,7 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
-}
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
 if "DATABASE_URL" in os.environ:
     DATABASES["default"] = dj_database_url.parse(os.environ["DATABASE_URL"])
 

@@ -2,6 +2,6 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-a-secret")
 
-from .base import *  # noqa: E402, F403
+from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
