@@ -3,7 +3,8 @@
 The template writes one JSON file per role (web, worker, beat, migrate) holding a
 RegisterTaskDefinition request with three placeholders, in Terraform's ``${name}``
 syntax so that Terraform's ``templatefile()`` renders the very same files:
-``${image}``, ``${environment}`` and, in the worker file, ``${queue}``.
+``${image}``, ``${environment}``, in the worker file ``${queue}``, and ``${account}``
+where every environment runs in an AWS account of its own (the role and secret ARNs).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..settings.errors import ConfigError, Problem
 
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")  # \Z: "$" would let a trailing newline in
+ACCOUNT = re.compile(r"^[0-9]{12}\Z")
 # An OCI image reference: [registry[:port]/]path[:tag][@sha256:digest], as ECS accepts it
 # (at most 255 characters); anything else (quotes, spaces, JSON) is refused.
 IMAGE = re.compile(
@@ -52,8 +54,12 @@ def render_task_definition(path: Path, values: Mapping[str, str]) -> dict[str, A
             f"expected lowercase letters, digits and dashes (at most 31), got {value!r}",
         )
         for name, value in values.items()
-        if name != "image" and not NAME.match(value)
+        if name not in ("image", "account") and not NAME.match(value)
     ]
+    if "account" in values and not ACCOUNT.match(values["account"]):
+        problems.append(
+            Problem("--account", f"expected a 12-digit AWS account id, got {values['account']!r}")
+        )
     if "image" in values and not IMAGE.match(values["image"]):
         problems.append(
             Problem(

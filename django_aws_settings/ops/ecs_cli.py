@@ -45,12 +45,17 @@ def _add_placeholder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", required=True, help="the image URI, tagged with the commit")
     parser.add_argument("--environment", required=True, help="e.g. staging")
     parser.add_argument("--queue", help="the Celery queue (worker.json only)")
+    parser.add_argument(
+        "--account", help="the environment's AWS account id (files that use ${account} only)"
+    )
 
 
 def _placeholder_values(arguments: argparse.Namespace) -> dict[str, str]:
     values = {"image": arguments.image, "environment": arguments.environment}
     if arguments.queue:
         values["queue"] = arguments.queue
+    if arguments.account:
+        values["account"] = arguments.account
     return values
 
 

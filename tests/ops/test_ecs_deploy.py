@@ -944,6 +944,37 @@ def test_register_bad_placeholder_value_exits_2(
     assert len(cli_environ.requests) == 0
 
 
+def test_register_fills_the_account_of_an_environment_in_its_own_account(
+    cli_environ: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "web.json"
+    role = "arn:aws:iam::${account}:role/shop-${environment}-task"
+    path.write_text(json.dumps({**TASK_DEFINITION_FILE, "taskRoleArn": role}))
+
+    code = main(register_argv(path, "--account", "210987654321"))
+
+    assert capsys.readouterr().err.startswith("registered ")
+    (call,) = cli_environ.requests.calls("RegisterTaskDefinition")
+    assert (code, call.params["taskRoleArn"]) == (
+        0,
+        "arn:aws:iam::210987654321:role/shop-staging-task",
+    )
+
+
+def test_register_bad_account_exits_2(
+    cli_environ: Aws, task_definition_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(register_argv(task_definition_file, "--account", "21098765432"))
+
+    out = capsys.readouterr()
+    assert (code, out.out) == (2, "")
+    assert out.err == (
+        "django-aws ecs register: --account: expected a 12-digit AWS account id, "
+        "got '21098765432'\n"
+    )
+    assert len(cli_environ.requests) == 0
+
+
 def test_register_request_the_model_rejects_exits_2(
     cli_environ: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

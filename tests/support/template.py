@@ -256,8 +256,14 @@ def task_definition_files(root: Path) -> dict[str, Path]:
     return {path.stem: path for path in sorted((root / "deploy" / "ecs").glob("*.json"))}
 
 
-def placeholder_values(role: str, environment: str, queue: str | None) -> dict[str, str]:
-    values = {"image": IMAGE, "environment": environment}
+def placeholder_values(
+    role: str,
+    environment: str,
+    queue: str | None,
+    account: str = REQUIRED_ANSWERS["aws_account_id"],
+) -> dict[str, str]:
+    """What `django-aws ecs register` gets; `account` fills ${account} where a file has it."""
+    values = {"image": IMAGE, "environment": environment, "account": account}
     if role == "worker":
         assert queue is not None, "worker.json needs a queue"
         values["queue"] = queue

@@ -42,6 +42,12 @@ class AnswerSet:
     rds_proxy: bool = False
     dms: bool = False
     environments: tuple[str, ...] = ENVIRONMENTS
+    # An account per environment (account_per_environment); empty: all in aws_account_id.
+    accounts: tuple[tuple[str, str], ...] = ()
+
+    def account(self, environment: str) -> str:
+        """The account the environment runs in."""
+        return dict(self.accounts).get(environment, REQUIRED_ANSWERS["aws_account_id"])
 
     def answers(self) -> dict[str, Any]:
         answers: dict[str, Any] = {
@@ -57,6 +63,9 @@ class AnswerSet:
             "dms": self.dms,
             "environments": list(self.environments),
         }
+        if self.accounts:
+            answers["account_per_environment"] = True
+            answers["environment_account_ids"] = ",".join(f"{e}={a}" for e, a in self.accounts)
         if self.celery:
             answers["celery_queues"] = ",".join(self.queues)
             answers["celery_beat"] = self.celery_beat
@@ -77,6 +86,11 @@ ANSWER_SETS = [
     AnswerSet("uv-wsgi-whitenoise-media", "uv", "wsgi", False, "whitenoise", True),
     AnswerSet("uv-asgi-celery-s3-media", "uv", "asgi", True, "s3", True,
               celery_beat=True, queues=QUEUES, database_engine="aurora-postgres", dms=True),
+    # The recommended layout: an account per environment, the image repository and the
+    # state in aws_account_id.
+    AnswerSet("pip-wsgi-celery-media-accounts", "pip", "wsgi", True, "whitenoise", True,
+              celery_beat=True, queues=QUEUES, dms=True,
+              accounts=(("staging", "210987654321"), ("production", "345678901234"))),
 ]  # fmt: skip
 
 
@@ -97,14 +111,17 @@ class Rendered:
             for environment in ENVIRONMENTS:
                 for queue in self.case.queues if role == "worker" else (None,):
                     label = f"{role}-{queue}" if queue else role
-                    values = placeholder_values(role, environment, queue)
+                    values = placeholder_values(
+                        role, environment, queue, self.case.account(environment)
+                    )
                     requests[f"{label}@{environment}"] = render_task_definition(path, values)
         return requests
 
     def request(self, role: str, environment: str = "production") -> dict[str, Any]:
         queue = self.case.queues[0] if role == "worker" else None
         path = task_definition_files(self.root)[role]
-        return render_task_definition(path, placeholder_values(role, environment, queue))
+        values = placeholder_values(role, environment, queue, self.case.account(environment))
+        return render_task_definition(path, values)
 
 
 @pytest.fixture(scope="module", params=ANSWER_SETS, ids=lambda case: case.id)

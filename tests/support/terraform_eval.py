@@ -215,6 +215,10 @@ DERIVED_ATTRIBUTES: dict[tuple[str, str], Callable[[Facts, Callable[[str], Any]]
     ("aws_ecr_repository", "repository_url"): _arn_from_name(
         "{account}.dkr.ecr.{region}.amazonaws.com/{name}"
     ),
+    ("aws_iam_openid_connect_provider", "arn"): lambda facts, argument: (
+        f"arn:aws:iam::{facts.account_id}:oidc-provider/"
+        + str(argument("url")).removeprefix("https://")
+    ),
 }
 DATA_ATTRIBUTES: dict[tuple[str, str], Callable[[Facts, Callable[[str], Any]], Any]] = {
     ("aws_caller_identity", "account_id"): lambda facts, argument: facts.account_id,
@@ -678,6 +682,7 @@ def _merge(*maps: Mapping[str, Any]) -> dict[str, Any]:
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "merge": _merge,
+    "distinct": lambda items: list(dict.fromkeys(items)),
     "keys": lambda m: sorted(m),
     "values": lambda m: [m[k] for k in sorted(m)],
     "concat": lambda *lists: [item for items in lists for item in items],

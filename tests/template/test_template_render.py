@@ -363,11 +363,11 @@ def test_each_task_declares_its_process_count_for_the_database_pool(rendered: Re
 # A JSON key of a secret, or a secret whole: the app secret (DJANGO_AWS_APP_SECRET, for the
 # bridge) and the app role's database secret (DATABASE_SECRET of web, worker and beat).
 SECRETS_MANAGER_KEY = re.compile(
-    r"arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/(?P<env>[a-z0-9]+)/"
+    r"arn:aws:secretsmanager:eu-west-1:(?P<account>[0-9]{12}):secret:shop/(?P<env>[a-z0-9]+)/"
     r"([\w/+=.@-]+:[A-Za-z0-9_]+::|app|db-app)"
 )
 SSM_PARAMETER = re.compile(
-    r"arn:aws:ssm:eu-west-1:123456789012:parameter/shop/(?P<env>[a-z0-9]+)/[\w/.-]+"
+    r"arn:aws:ssm:eu-west-1:(?P<account>[0-9]{12}):parameter/shop/(?P<env>[a-z0-9]+)/[\w/.-]+"
 )
 
 
@@ -379,7 +379,9 @@ def test_secrets_are_json_keys_or_parameters_of_their_environment(rendered: Rend
             match = SECRETS_MANAGER_KEY.fullmatch(item["valueFrom"]) or SSM_PARAMETER.fullmatch(
                 item["valueFrom"]
             )
-            if match is None or match["env"] != environment:
+            # ...in the environment's own account.
+            expected = (environment, rendered.case.account(environment))
+            if match is None or (match["env"], match["account"]) != expected:
                 wrong[f"{label} {item['name']}"] = item["valueFrom"]
     assert wrong == {}
 
@@ -500,11 +502,13 @@ def test_cli_prints_the_same_request(rendered: Rendered) -> None:
         argv = [str(VENV_BIN / "django-aws"), "ecs", "render", str(path.relative_to(rendered.root))]
         argv += ["--image", IMAGE, "--environment", "staging"]
         argv += ["--queue", queue] if queue else []
+        argv += ["--account", rendered.case.account("staging")] if rendered.case.accounts else []
         done = subprocess.run(
             argv, cwd=rendered.root, capture_output=True, text=True, timeout=60, check=True
         )
         printed[role] = json.loads(done.stdout)
-        expected[role] = render_task_definition(path, placeholder_values(role, "staging", queue))
+        values = placeholder_values(role, "staging", queue, rendered.case.account("staging"))
+        expected[role] = render_task_definition(path, values)
     assert printed == expected
 
 
@@ -537,7 +541,17 @@ BAD_VALUES = [
     ("env_aliases", "DJANGO_SECRET_KEY",
      "Expected NAME=SOURCE pairs such as DJANGO_SECRET_KEY=SECRET_KEY,POSTGRES_HOST=database.host."),
     ("environments", [], "Choose at least one environment."),
+    ("environment_account_ids", "staging=21098765432,production=345678901234",
+     "Expected environment=account pairs with 12-digit account ids, "
+     "e.g. staging=111111111111,production=222222222222."),
+    ("environment_account_ids", "staging=210987654321",
+     "Name each of the environments (staging, production) exactly once."),
+    ("environment_account_ids", "staging=210987654321,production=210987654321",
+     "Give each environment an account of its own "
+     "(one account for all: answer account_per_environment no)."),
 ]  # fmt: skip
+# What a question needs answered before it is asked.
+ASKED_AFTER = {"environment_account_ids": {"account_per_environment": True}}
 
 
 def test_every_validated_question_has_a_bad_value_case() -> None:
@@ -571,7 +585,10 @@ def test_bad_answer_is_refused_with_its_message(
     untouched_project: Path, question: str, value: str, message: str
 ) -> None:
     with pytest.raises(ValueError, match=r"^Validation error") as refused:
-        render(untouched_project, {**REQUIRED_ANSWERS, question: value})
+        render(
+            untouched_project,
+            {**REQUIRED_ANSWERS, **ASKED_AFTER.get(question, {}), question: value},
+        )
     assert str(refused.value) == f"Validation error for question {question!r}: {message}"
 
 
@@ -581,7 +598,10 @@ def test_bad_answer_leaves_the_project_untouched(
 ) -> None:
     before = snapshot(untouched_project)
     with pytest.raises(ValueError, match=re.escape(message)):
-        render(untouched_project, {**REQUIRED_ANSWERS, question: value})
+        render(
+            untouched_project,
+            {**REQUIRED_ANSWERS, **ASKED_AFTER.get(question, {}), question: value},
+        )
     assert (snapshot(untouched_project), git_status(untouched_project)) == (before, "")
 
 

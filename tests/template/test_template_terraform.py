@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from support.template import (
     REPO_ROOT,
     REQUIRED_ANSWERS,
@@ -89,11 +90,21 @@ def terraform_dir(rendered: Rendered) -> Path:
     return rendered.root / TERRAFORM_DIR
 
 
+def account_of(root: Path, env: str) -> str:
+    """The account an environment runs in, from the answers the render recorded."""
+    answers = yaml.safe_load((root / ".copier-answers.django-aws.yml").read_text())
+    if not answers.get("account_per_environment"):
+        return str(answers["aws_account_id"])
+    pairs = dict(pair.split("=") for pair in answers["environment_account_ids"].split(","))
+    return pairs[env]
+
+
 @functools.cache
 def environment(root: Path, name: str) -> Instance:
-    """The environment's root module, with its terraform.tfvars, as Terraform plans it."""
+    """The environment's root module, with its terraform.tfvars, as Terraform plans it in
+    the account its provider is pinned to."""
     return Instance.root_module(
-        root / TERRAFORM_DIR / "environments" / name, Facts(ACCOUNT, REGION)
+        root / TERRAFORM_DIR / "environments" / name, Facts(account_of(root, name), REGION)
     )
 
 
@@ -131,7 +142,8 @@ def requests(rendered: Rendered, env: str, image: str = FIRST_IMAGE) -> dict[str
     found = {}
     for role, path in task_definition_files(rendered.root).items():
         for queue in rendered.case.queues if role == "worker" else (None,):
-            values = {**placeholder_values(role, env, queue), "image": image}
+            account = rendered.case.account(env)
+            values = {**placeholder_values(role, env, queue, account), "image": image}
             request = render_task_definition(path, values)
             found[request["family"]] = request
     return found
@@ -338,7 +350,7 @@ def test_github_variables_come_from_the_outputs_they_are_documented_with(
     root = environment(rendered.root, env)
     host = REQUIRED_ANSWERS["domain"] if env == "production" else f"{env}.shop.example.com"
     assert (root.output("deploy_role_arn"), root.output("app_url")) == (
-        f"arn:aws:iam::{ACCOUNT}:role/shop-{env}-deploy",
+        f"arn:aws:iam::{rendered.case.account(env)}:role/shop-{env}-deploy",
         f"https://{host}",
     )
 
@@ -349,7 +361,11 @@ def test_environment_folders_differ_only_in_name_host_and_sizing(rendered: Rende
         folder = terraform_dir(rendered) / "environments" / env
         host = "shop.example.com" if env == "production" else f"{env}.shop.example.com"
         texts[env] = {
-            name: (folder / name).read_text().replace(f'"{host}"', '"<host>"').replace(env, "<env>")
+            name: (folder / name)
+            .read_text()
+            .replace(f'"{host}"', '"<host>"')
+            .replace(env, "<env>")
+            .replace(f'"{rendered.case.account(env)}"', '"<account>"')
             for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
         }
     assert [texts[env] for env in texts] == [next(iter(texts.values()))] * len(texts)
@@ -414,7 +430,9 @@ def test_state_bucket_is_versioned_private_and_tls_only(rendered: Rendered) -> N
     (versioning,) = resource(bootstrap, "aws_s3_bucket_versioning", "state").block.nested(
         "versioning_configuration"
     )
-    tls_only, terraform_only = policy(bootstrap, "state")
+    # (then the per-environment statements, when environment_role_arns names any)
+    tls_only, terraform_only, *_ = policy(bootstrap, "state")
+    environment_roles = bootstrap.var("environment_role_arns")
     assert blocks_all_public_access(blocked)
     assert bootstrap.evaluate(versioning.arguments["status"]) == "Enabled"
     assert (tls_only["effect"], tls_only["conditions"]) == (
@@ -429,7 +447,8 @@ def test_state_bucket_is_versioned_private_and_tls_only(rendered: Rendered) -> N
             {
                 "test": "ArnNotLike",
                 "variable": "aws:PrincipalArn",
-                "values": bootstrap.var("terraform_role_arns"),
+                "values": bootstrap.var("terraform_role_arns")
+                + [arn for env in sorted(environment_roles) for arn in environment_roles[env]],
             }
         ],
     )
@@ -474,7 +493,7 @@ def test_execution_role_reads_exactly_what_the_task_definitions_name(
         secrets = {secret_of(r) for r in references if r.startswith("arn:aws:secretsmanager:")}
         # Plus every parameter directly under the environment's prefix: the app's own config
         # keys, which `django-aws ecs register` adds as secrets entries (ops/app_config.py).
-        prefix = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/shop/{env}"
+        prefix = f"arn:aws:ssm:{REGION}:{rendered.case.account(env)}:parameter/shop/{env}"
         assert granted(statements, "ssm:GetParameters") == parameters | {f"{prefix}/*"}
         assert granted(statements, "ssm:GetParameter") == set()
         # <partial ARN>-??????: the secret itself, whatever random suffix AWS gave it.
@@ -489,7 +508,7 @@ def test_the_deploy_role_lists_exactly_the_environments_config_parameters(
     """What `ecs register` reads to expand DJANGO_AWS_CONFIG_PATH, and nothing else."""
     for env in envs:
         deploy = policy(app(rendered, env).child("github_oidc"), "deploy")
-        path = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/shop/{env}"
+        path = f"arn:aws:ssm:{REGION}:{rendered.case.account(env)}:parameter/shop/{env}"
         assert granted(deploy, "ssm:GetParametersByPath") == {path}
     # ...which is the path each container names.
     for label, request in rendered.requests().items():
@@ -543,7 +562,7 @@ def test_app_reads_its_own_database_role_and_only_migrate_reads_the_master(
         master_reference = parameters["DATABASE_MASTER_SECRET"].argument("value")
         scheme, _, app_role = app_reference.partition(":")
         _, _, master = master_reference.partition(":")
-        secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop/{env}"
+        secret = f"arn:aws:secretsmanager:{REGION}:{rendered.case.account(env)}:secret:shop/{env}"
         assert (scheme, app_role) == ("secretsmanager", f"{secret}/db-app{SECRET_SUFFIX}")
         assert "master_user_secret[0].secret_arn" in master
         task = policy(config, "task")
@@ -658,7 +677,7 @@ def test_task_role_reads_exactly_the_maintenance_parameter_every_task_definition
     for env in envs:
         statements = policy(app(rendered, env).child("config"), "task")
         expected = {
-            f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"
+            f"arn:aws:ssm:{REGION}:{rendered.case.account(env)}:parameter{name}"
             for name in maintenance_parameters(rendered, env)
         }
         assert granted(statements, "ssm:GetParameter") == expected
@@ -669,7 +688,7 @@ def test_task_role_uses_exactly_its_bucket(rendered: Rendered, envs: tuple[str, 
     uses_s3 = rendered.case.media_on_s3 or rendered.case.static_backend == "s3"
     for env in envs:
         statements = policy(app(rendered, env).child("config"), "task")
-        bucket = f"arn:aws:s3:::shop-{env}-files-{ACCOUNT}"
+        bucket = f"arn:aws:s3:::shop-{env}-files-{rendered.case.account(env)}"
         s3 = {
             (a, r)
             for s in statements
@@ -706,7 +725,7 @@ def test_task_role_may_protect_only_the_tasks_of_its_own_cluster(
         instance = app(rendered, env)
         cluster = instance.child("ecs").output("cluster_name")
         statements = policy(instance.child("config"), "task")
-        tasks = {f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{cluster}/*"}
+        tasks = {f"arn:aws:ecs:{REGION}:{rendered.case.account(env)}:task/{cluster}/*"}
         assert cluster == f"shop-{env}"
         assert granted(statements, "ecs:UpdateTaskProtection") == tasks
         assert granted(statements, "ecs:GetTaskProtection") == tasks
@@ -766,7 +785,8 @@ def test_deploy_role_trusts_only_this_repository_and_environment(
                 {
                     "type": "Federated",
                     "identifiers": [
-                        f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+                        f"arn:aws:iam::{rendered.case.account(env)}:oidc-provider/"
+                        "token.actions.githubusercontent.com"
                     ],
                 }
             ],
@@ -816,7 +836,7 @@ def test_deploy_role_may_act_on_what_the_workflow_touches_and_no_more(
 ) -> None:
     for env in envs:
         statements = policy(app(rendered, env).child("github_oidc"), "deploy")
-        ecs = f"arn:aws:ecs:{REGION}:{ACCOUNT}"
+        ecs = f"arn:aws:ecs:{REGION}:{rendered.case.account(env)}"
         services = [f"{ecs}:service/shop-{env}/{name}" for name in service_names(rendered, env)]
         migrate = f"{ecs}:task-definition/shop-{env}-migrate:7"
         web = f"{ecs}:task-definition/shop-{env}-web:7"
@@ -827,11 +847,12 @@ def test_deploy_role_may_act_on_what_the_workflow_touches_and_no_more(
             allows(statements, "ecs:RunTask", web),
             allows(statements, "ecs:UpdateService", other),
         ) == (True, False, False)
-        assert granted(statements, "ecr:PutImage") == {
-            f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop"
-        }
+        # Only the first environment in promotion order builds and pushes.
+        assert granted(statements, "ecr:PutImage") == (
+            {f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop"} if env == envs[0] else set()
+        )
         assert granted(statements, "logs:GetLogEvents") == {
-            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/shop/{env}:log-stream:*"
+            f"arn:aws:logs:{REGION}:{rendered.case.account(env)}:log-group:/ecs/shop/{env}:log-stream:*"
         }
 
 
@@ -859,6 +880,223 @@ def test_an_environment_can_be_denied_pushing_images_and_still_deploy(
         allows(promoting, a, repository)
         for a in ("ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload")
     )
+
+
+# ------------------------------------------- accounts, the image repository, the state
+
+
+def provider_accounts(root: Path) -> list[Any]:
+    """allowed_account_ids of every provider block of a root module."""
+    instance = Instance.root_module(root, Facts(ACCOUNT, REGION))
+    return [
+        instance.evaluate(p.arguments["allowed_account_ids"]) for p in instance.module.providers
+    ]
+
+
+def test_each_root_is_pinned_to_its_own_account(rendered: Rendered) -> None:
+    base = terraform_dir(rendered)
+    pinned = {
+        root.name: provider_accounts(root)
+        for root in (base / "bootstrap", base / "shared", *(base / "environments").iterdir())
+    }
+    # The image repository and the state stay in aws_account_id; each environment runs in
+    # its own (the same one where the environments share it). us-east-1 too (CloudFront).
+    assert pinned == {
+        "bootstrap": [[ACCOUNT]],
+        "shared": [[ACCOUNT]],
+        **{env: [[rendered.case.account(env)]] * 2 for env in rendered.case.environments},
+    }
+
+
+def repository_policy(rendered: Rendered) -> dict[str, dict[str, Any]]:
+    """The image repository's policy statements by sid (shared/, modules/ecr)."""
+    ecr = shared_root(rendered).child("ecr")
+    (attached,) = resource(ecr, "aws_ecr_repository_policy", "this")
+    assert attached.argument("policy") == policy(ecr, "this")
+    return {statement["sid"]: statement for statement in policy(ecr, "this")}
+
+
+def test_every_environment_pulls_images_and_only_the_first_one_pushes(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    statements = repository_policy(rendered)
+    builder, *promoted = envs
+    deploy_roles = {env: environment(rendered.root, env).output("deploy_role_arn") for env in envs}
+    execution_roles = {
+        env: app(rendered, env).child("config").output("execution_role_arn") for env in envs
+    }
+    accounts = sorted({rendered.case.account(env) for env in envs})
+
+    pull = statements["PullFromTheEnvironments"]
+    assert (pull["effect"], {p["type"] for p in pull["principals"]}) == ("Allow", {"AWS"})
+    assert sorted(pull["principals"][0]["identifiers"]) == [
+        f"arn:aws:iam::{account}:root" for account in accounts
+    ]
+    ((pulling,),) = [[c for c in pull["conditions"] if c["variable"] == "aws:PrincipalArn"]]
+    # Exactly the roles the environments' Terraform creates, by their ARNs in their accounts.
+    assert pulling["test"] == "ArnLike"
+    assert set(pulling["values"]) == set(deploy_roles.values()) | set(execution_roles.values())
+    assert {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"} <= set(pull["actions"])
+    assert not {"ecr:PutImage", "ecr:InitiateLayerUpload"} & set(pull["actions"])
+
+    push = statements["PushFromTheBuilder"]
+    assert (push["effect"], push["conditions"]) == (
+        "Allow",
+        [{"test": "ArnEquals", "variable": "aws:PrincipalArn", "values": [deploy_roles[builder]]}],
+    )
+    assert push["principals"] == [
+        {"type": "AWS", "identifiers": [f"arn:aws:iam::{rendered.case.account(builder)}:root"]}
+    ]
+    assert {"ecr:PutImage", "ecr:InitiateLayerUpload"} <= set(push["actions"])
+
+    if not promoted:
+        assert "NoPushFromTheOtherDeployRoles" not in statements
+        return
+    # The others may not push or overwrite, whatever their own IAM policies say.
+    deny = statements["NoPushFromTheOtherDeployRoles"]
+    ((denied,),) = [[c for c in deny["conditions"] if c["variable"] == "aws:PrincipalArn"]]
+    assert (deny["effect"], deny["principals"], len(deny["conditions"])) == (
+        "Deny",
+        [{"type": "AWS", "identifiers": ["*"]}],
+        1,
+    )
+    assert denied["test"] == "ArnEquals"
+    assert sorted(denied["values"]) == sorted(deploy_roles[env] for env in promoted)
+    assert {"ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload"} <= set(
+        deny["actions"]
+    )
+
+
+def test_only_the_first_environments_deploy_role_may_push_to_the_repository(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop"
+    for env in envs:
+        statements = policy(app(rendered, env).child("github_oidc"), "deploy")
+        pushes = [
+            allows(statements, action, repository)
+            for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload")
+        ]
+        assert pushes == [env == envs[0]] * 3, env
+        # Every environment still finds and pulls the image it deploys, in aws_account_id.
+        assert allows(statements, "ecr:BatchGetImage", repository)
+        assert allows(statements, "ecr:DescribeImages", repository)
+    for env in envs:
+        execution = policy(app(rendered, env).child("config"), "execution")
+        assert allows(execution, "ecr:BatchGetImage", repository), env
+
+
+def test_the_first_task_definitions_run_the_image_from_the_shared_repository(
+    rendered: Rendered, envs: tuple[str, ...]
+) -> None:
+    for env in envs:
+        ecs = app(rendered, env).child("ecs")
+        web = ecs.evaluate(ecs.module.locals["web_request"])
+        (container,) = web["containerDefinitions"]
+        assert container["image"] == FIRST_IMAGE
+        # ...with the roles of the environment's own account.
+        account = rendered.case.account(env)
+        assert web["executionRoleArn"] == f"arn:aws:iam::{account}:role/shop-{env}-execution"
+
+
+def test_each_environments_roles_reach_only_its_own_state(rendered: Rendered) -> None:
+    bootstrap = Instance.root_module(terraform_dir(rendered) / "bootstrap", Facts(ACCOUNT, REGION))
+    roles = bootstrap.var("environment_role_arns")
+    statements = {s["sid"]: s for s in policy(bootstrap, "state")}
+    bucket = f"arn:aws:s3:::shop-terraform-state-{ACCOUNT}"
+    if not rendered.case.accounts:
+        assert roles == {}
+        assert set(statements) == {"TlsOnly", "StateToTerraformRolesOnly"}
+        return
+    # Each environment account's Terraform roles, and nobody else's.
+    assert roles == {
+        env: [
+            f"arn:aws:iam::{rendered.case.account(env)}:role/aws-reserved/sso.amazonaws.com/"
+            "*AWSReservedSSO_AdministratorAccess_*"
+        ]
+        for env in rendered.case.environments
+    }
+    (key,) = [policy(bootstrap, "key")]
+    key_statements = {s["sid"]: s for s in key}
+    for env, arns in roles.items():
+        suffix = env.title()
+        own = [{"test": "ArnLike", "variable": "aws:PrincipalArn", "values": arns}]
+        account_root = [
+            {"type": "AWS", "identifiers": [f"arn:aws:iam::{rendered.case.account(env)}:root"]}
+        ]
+        others = sorted({f"{bucket}/shared/*"} | {f"{bucket}/{e}/*" for e in roles if e != env})
+        deny, allow = statements[f"OnlyOwnState{suffix}"], statements[f"OwnState{suffix}"]
+        assert (deny["effect"], sorted(deny["resources"]), deny["conditions"]) == (
+            "Deny",
+            others,
+            own,
+        )
+        assert {"s3:GetObject", "s3:PutObject"} <= set(deny["actions"])
+        assert (allow["effect"], allow["resources"], allow["principals"], allow["conditions"]) == (
+            "Allow",
+            [f"{bucket}/{env}/*"],
+            account_root,
+            own,
+        )
+        listing = statements[f"ListState{suffix}"]
+        assert (listing["actions"], listing["resources"], listing["conditions"]) == (
+            ["s3:ListBucket"],
+            [bucket],
+            own,
+        )
+        use_key = key_statements[f"UseForState{suffix}"]
+        assert (use_key["principals"], use_key["conditions"]) == (account_root, own)
+        assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(use_key["actions"])
+        # The environment's backend is that very prefix of that very bucket.
+        (terraform,) = environment(rendered.root, env).module.terraform
+        (backend,) = terraform.nested("backend")
+        settings = environment(rendered.root, env)
+        assert settings.evaluate(backend.arguments["bucket"]) == bucket.removeprefix(
+            "arn:aws:s3:::"
+        )
+        assert settings.evaluate(backend.arguments["key"]).startswith(f"{env}/")
+
+
+def picked(rendered: Rendered, env: str, tmp_path: Path) -> dict[str, str]:
+    """What the deploy workflow's first job outputs for a manual deploy to `env`."""
+    workflow = yaml.safe_load((rendered.root / ".github" / "workflows" / "deploy.yml").read_text())
+    (step,) = workflow["jobs"]["target"]["steps"]
+    output = tmp_path / f"output-{env}"
+    output.write_text("")
+    subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-c", step["run"]],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "EVENT": "workflow_dispatch",
+            "CHOSEN": env,
+            "GITHUB_REF": "refs/heads/main",
+            "GITHUB_OUTPUT": str(output),
+        },
+        check=True,
+    )
+    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+
+
+def test_the_workflow_assumes_each_environments_deploy_role_in_its_account(
+    rendered: Rendered, tmp_path: Path
+) -> None:
+    workflow = yaml.safe_load((rendered.root / ".github" / "workflows" / "deploy.yml").read_text())
+    deploy = workflow["jobs"]["deploy"]
+    (credentials,) = [
+        step
+        for step in deploy["steps"]
+        if str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+    ]
+    assert credentials["with"]["role-to-assume"] == "${{ needs.target.outputs.role }}"
+    for env in rendered.case.environments:
+        outputs = picked(rendered, env, tmp_path)
+        assert outputs["role"] == environment(rendered.root, env).output("deploy_role_arn")
+        if rendered.case.accounts:
+            # deploy/ecs/*.json's ${account}, passed to every `ecs register` as --account.
+            assert outputs["account"] == rendered.case.account(env)
+            assert deploy["env"]["ACCOUNT"] == "${{ needs.target.outputs.account }}"
+    # The image comes from (and is pushed to) the repository in aws_account_id.
+    assert deploy["env"]["IMAGE"].startswith(f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/shop:")
 
 
 # ------------------------------------------------------------------------ services
@@ -1213,7 +1451,10 @@ def test_static_and_media_come_from_the_bucket_exactly_as_answered(rendered: Ren
     # CloudFront (this distribution only) reads exactly the prefixes it serves.
     assert [(r["resources"], r["principals"], r["conditions"]) for r in readers] == [
         (
-            [f"arn:aws:s3:::shop-{env}-files-{ACCOUNT}/{prefix}/*" for prefix in prefixes],
+            [
+                f"arn:aws:s3:::shop-{env}-files-{rendered.case.account(env)}/{prefix}/*"
+                for prefix in prefixes
+            ],
             [{"type": "Service", "identifiers": ["cloudfront.amazonaws.com"]}],
             [
                 {
@@ -1285,7 +1526,9 @@ def test_a_rotation_trusts_both_keys_and_signs_with_the_new_one(
     shutil.copytree(terraform_dir(rendered), copy)
     tfvars = copy / "environments" / env / "terraform.tfvars"
     tfvars.write_text(tfvars.read_text() + '\nmedia_signing_keys = ["1", "2"]\n')
-    instance = Instance.root_module(copy / "environments" / env, Facts(ACCOUNT, REGION))
+    instance = Instance.root_module(
+        copy / "environments" / env, Facts(rendered.case.account(env), REGION)
+    )
     edge, config = instance.child("app").child("edge"), instance.child("app").child("config")
     public_keys = resource(edge, "aws_cloudfront_public_key", "media_signing")
     keys = resource(edge, "tls_private_key", "media_signing")
@@ -1444,13 +1687,40 @@ def test_dms_exists_exactly_when_asked_for(rendered: Rendered, envs: tuple[str, 
         assert count == (1 if rendered.case.dms else 0)
 
 
+def shared_root(rendered: Rendered) -> Instance:
+    return Instance.root_module(terraform_dir(rendered) / "shared", Facts(ACCOUNT, REGION))
+
+
+def account_roots(rendered: Rendered) -> list[Instance]:
+    """The roots that make an account's GitHub OIDC provider, ECS service-linked role and
+    dms-vpc-role: shared/ where the environments share its account, else each
+    environment's root in its own account (shared/ then makes none of them)."""
+    if not rendered.case.accounts:
+        return [shared_root(rendered)]
+    shared = shared_root(rendered)
+    for type_name, name in ACCOUNT_RESOURCES:
+        assert resource(shared, type_name, name) == [], name
+    return [environment(rendered.root, env) for env in rendered.case.environments]
+
+
+ACCOUNT_RESOURCES = (
+    ("aws_iam_openid_connect_provider", "github"),
+    ("aws_iam_service_linked_role", "ecs"),
+    ("aws_iam_role", "dms_vpc"),
+)
+
+
 def test_shared_creates_the_accounts_dms_vpc_role_exactly_when_dms_is_asked_for(
     rendered: Rendered,
 ) -> None:
-    shared = Instance.root_module(terraform_dir(rendered) / "shared", Facts(ACCOUNT, REGION))
-    roles = resource(shared, "aws_iam_role", "dms_vpc")
-    attachments = resource(shared, "aws_iam_role_policy_attachment", "dms_vpc")
-    trust = policy(shared, "dms_trust")
+    for root in account_roots(rendered):
+        dms_vpc_role_is_made_exactly_when_dms_is_asked_for(rendered, root)
+
+
+def dms_vpc_role_is_made_exactly_when_dms_is_asked_for(rendered: Rendered, root: Instance) -> None:
+    roles = resource(root, "aws_iam_role", "dms_vpc")
+    attachments = resource(root, "aws_iam_role_policy_attachment", "dms_vpc")
+    trust = policy(root, "dms_trust")
     assert (len(roles), len(attachments)) == (int(rendered.case.dms),) * 2
     for role, attachment in zip(roles, attachments, strict=True):
         # DMS looks the role up by this exact name.
@@ -1481,11 +1751,11 @@ def test_dms_replicates_the_public_schema_through_secrets_only_dms_reads(
     for env in envs:
         instance = app(rendered, env)
         dms = instance.child("dms")
-        prefix = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shop/{env}"
+        prefix = f"arn:aws:secretsmanager:{REGION}:{rendered.case.account(env)}:secret:shop/{env}"
         source_secret, target_secret = (
             f"{prefix}/dms-{e}{SECRET_SUFFIX}" for e in ("source", "target")
         )
-        role = f"arn:aws:iam::{ACCOUNT}:role/shop-{env}-dms-secrets"
+        role = f"arn:aws:iam::{rendered.case.account(env)}:role/shop-{env}-dms-secrets"
         address = "module.app.module.dms."
         endpoints = {
             kind: (
@@ -1699,6 +1969,32 @@ def test_no_service_starts_before_what_its_containers_read_exists(
     }
 
 
+@SLOW
+def test_an_environment_in_its_own_account_makes_what_the_account_needs_first(
+    rendered: Rendered, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """From `terraform graph`: where each environment has its own account, its root makes
+    the account's ECS service-linked role (and dms-vpc-role) before the cluster (and the
+    DMS subnet group), and its deploy role trusts the GitHub OIDC provider it makes."""
+    if not rendered.case.accounts:
+        return
+    for env in rendered.case.environments:
+        edges = terraform_graph(rendered.root, f"environments/{env}", tmp_path_factory.mktemp(env))
+        cluster = waits_for(edges, "module.app.module.ecs.aws_ecs_cluster.this")
+        trust = waits_for(edges, "module.app.module.github_oidc.aws_iam_role.deploy")
+        assert "aws_iam_service_linked_role.ecs" in cluster
+        assert "aws_iam_openid_connect_provider.github" in trust
+        if rendered.case.dms:
+            subnets = "module.app.module.dms.aws_dms_replication_subnet_group.this"
+            assert "aws_iam_role_policy_attachment.dms_vpc" in waits_for(edges, subnets)
+        (trusted,) = policy(app(rendered, env).child("github_oidc"), "trust")
+        assert trusted["principals"][0]["identifiers"] == [
+            resource(environment(rendered.root, env), "aws_iam_openid_connect_provider", "github")[
+                0
+            ].get("arn")
+        ]
+
+
 def test_a_use_spot_flip_rolls_the_services_instead_of_replacing_them(rendered: Rendered) -> None:
     for env in rendered.case.environments:
         root = environment(rendered.root, env)
@@ -1734,14 +2030,13 @@ def test_a_use_spot_flip_rolls_the_services_instead_of_replacing_them(rendered: 
 def test_shared_creates_the_ecs_service_linked_role_unless_told_it_exists(
     rendered: Rendered,
 ) -> None:
-    shared = terraform_dir(rendered) / "shared"
-    root = Instance.root_module(shared, Facts(ACCOUNT, REGION))
-    (role,) = resource(root, "aws_iam_service_linked_role", "ecs")
-    assert role.argument("aws_service_name") == "ecs.amazonaws.com"
-    existing = Instance(
-        root.module, {**root.inputs, "create_ecs_service_linked_role": False}, root.facts
-    )
-    assert resource(existing, "aws_iam_service_linked_role", "ecs") == []
+    for root in account_roots(rendered):
+        (role,) = resource(root, "aws_iam_service_linked_role", "ecs")
+        assert role.argument("aws_service_name") == "ecs.amazonaws.com"
+        existing = Instance(
+            root.module, {**root.inputs, "create_ecs_service_linked_role": False}, root.facts
+        )
+        assert resource(existing, "aws_iam_service_linked_role", "ecs") == []
 
 
 def test_queue_metrics_runs_with_a_role_that_may_only_put_its_metric(rendered: Rendered) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 from support.moto_server import Aws
-from support.template_matrix import ANSWER_SETS, Rendered
 from support.template import VENV_BIN, task_definition_files
+from support.template_matrix import ANSWER_SETS, Rendered
 
 WORKFLOWS = (".github/workflows/deploy.yml", ".github/workflows/pull-request.yml")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
@@ -148,14 +148,19 @@ def step_named(rendered: Rendered, prefix: str) -> dict[str, Any]:
 
 
 def run_step(
-    step: dict[str, Any], rendered: Rendered, aws: Aws, tmp_path: Path
+    step: dict[str, Any],
+    rendered: Rendered,
+    aws: Aws,
+    tmp_path: Path,
+    environment: str = ENVIRONMENT,
 ) -> tuple[subprocess.CompletedProcess[str], str]:
-    """A `run:` step as GitHub runs it (`bash -e`), with the deploy job's env for a push to
-    main, credentials and endpoint for moto, our venv's django-aws and the machine's `aws`.
-    Returns the process and what the step wrote to $GITHUB_OUTPUT."""
+    """A `run:` step as GitHub runs it (`bash -e`), with the deploy job's env for a deploy
+    to `environment`, credentials and endpoint for moto, our venv's django-aws and the
+    machine's `aws`. Returns the process and what the step wrote to $GITHUB_OUTPUT."""
     job_env = workflow(rendered, WORKFLOWS[0])["jobs"]["deploy"]["env"]
     expressions = {
-        "${{ needs.target.outputs.environment }}": ENVIRONMENT,
+        "${{ needs.target.outputs.environment }}": environment,
+        "${{ needs.target.outputs.account }}": rendered.case.account(environment),
         "${{ github.sha }}": SHA,
     }
     env = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
@@ -210,18 +215,28 @@ def test_image_lookup_builds_only_when_the_image_is_not_found(
 ) -> None:
     step = step_named(rendered, "Look for an image of this commit")
     repository = ecr_repository(rendered)
+    builder, *promoted = rendered.case.environments
 
-    missing_repository, nothing = run_step(step, rendered, aws, tmp_path)
+    missing_repository, nothing = run_step(step, rendered, aws, tmp_path, builder)
     aws.client("ecr").create_repository(repositoryName=repository)
-    not_built, build = run_step(step, rendered, aws, tmp_path)
+    not_built, build = run_step(step, rendered, aws, tmp_path, builder)
+    # The later environments may not push: they deploy what the first one built.
+    not_promotable = [run_step(step, rendered, aws, tmp_path, env) for env in promoted]
     push_image(aws, repository)
-    built, found = run_step(step, rendered, aws, tmp_path)
+    built, found = run_step(step, rendered, aws, tmp_path, builder)
+    promoted_found = [run_step(step, rendered, aws, tmp_path, env)[1] for env in promoted]
 
     # Any other error (here RepositoryNotFoundException; AccessDenied, throttling) fails.
     assert (missing_repository.returncode, nothing) == (1, "")
     assert "(RepositoryNotFoundException)" in missing_repository.stderr
     assert (not_built.returncode, build, not_built.stderr) == (0, "found=false\n", "")
     assert (built.returncode, found) == (0, "found=true\n")
+    for env, (refused, output) in zip(promoted, not_promotable, strict=True):
+        assert (refused.returncode, output) == (1, "")
+        assert refused.stdout.startswith(
+            f"::error::no image of {SHA}: {env} deploys only images a {builder} deploy built"
+        )
+    assert promoted_found == ["found=true\n"] * len(promoted)
 
 
 @pytest.mark.slow  # runs the AWS CLI

@@ -61,6 +61,32 @@ data "aws_iam_policy_document" "key" {
       identifiers = ["arn:aws:iam::${var.account_id}:root"]
     }
   }
+
+  # Each environment's roles (in its own account, or in this one) encrypt and decrypt
+  # their state with the key; the bucket policy keeps them to their own state.
+  dynamic "statement" {
+    for_each = var.environment_role_arns
+    content {
+      sid       = "UseForState${title(statement.key)}"
+      actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = local.environment_accounts[statement.key]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
+    }
+  }
+}
+
+locals {
+  # The accounts of the environment roles, for the grants other accounts need (a
+  # principal in another account reaches the state only if this bucket and key say so).
+  environment_accounts = { for env, arns in var.environment_role_arns : env => distinct([for arn in arns : "arn:aws:iam::${split(":", arn)[4]}:root"]) }
 }
 
 resource "aws_kms_key" "state" {
@@ -142,17 +168,56 @@ data "aws_iam_policy_document" "state" {
     }
   }
 
-  # A role listed for one environment reaches only that environment's state.
+  # A role listed for one environment reaches only that environment's state (not the
+  # others', nor shared/'s), even where its IAM policies allow more.
   dynamic "statement" {
     for_each = var.environment_role_arns
     content {
       sid       = "OnlyOwnState${title(statement.key)}"
       effect    = "Deny"
       actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
-      resources = [for key, _ in var.environment_role_arns : "${aws_s3_bucket.state.arn}/${key}/*" if key != statement.key]
+      resources = concat(["${aws_s3_bucket.state.arn}/shared/*"], [for key, _ in var.environment_role_arns : "${aws_s3_bucket.state.arn}/${key}/*" if key != statement.key])
       principals {
         type        = "AWS"
         identifiers = ["*"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
+    }
+  }
+
+  # What an environment's roles need of the bucket when they are in another account (in
+  # this account their IAM policies grant it): list the keys, and use their own state.
+  dynamic "statement" {
+    for_each = var.environment_role_arns
+    content {
+      sid       = "ListState${title(statement.key)}"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.state.arn]
+      principals {
+        type        = "AWS"
+        identifiers = local.environment_accounts[statement.key]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.environment_role_arns
+    content {
+      sid       = "OwnState${title(statement.key)}"
+      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      resources = ["${aws_s3_bucket.state.arn}/${statement.key}/*"]
+      principals {
+        type        = "AWS"
+        identifiers = local.environment_accounts[statement.key]
       }
       condition {
         test     = "ArnLike"

@@ -24,7 +24,12 @@ variable "terraform_role_arns" {
 }
 
 variable "environment_role_arns" {
-  description = "Per environment (dev, staging, production): principals that may reach that environment's state only, e.g. a staging-only Terraform role."
+  description = "Per environment (dev, staging, production): principals (ARN patterns, in this or the environment's own account) that may reach that environment's state (<env>/ keys) only, e.g. a staging-only Terraform role."
   type        = map(list(string))
   default     = {}
+
+  validation {
+    condition     = alltrue([for env, arns in var.environment_role_arns : contains(["dev", "staging", "production"], env) && length(arns) > 0 && alltrue([for arn in arns : can(regex("^arn:aws:iam::[0-9]{12}:", arn))])])
+    error_message = "Expected dev, staging or production, each with at least one IAM principal ARN naming its 12-digit account (patterns with * allowed after it)."
+  }
 }

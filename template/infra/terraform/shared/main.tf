@@ -1,6 +1,8 @@
 # What every environment shares: the image repository (an image is built once and promoted
-# from one environment to the next), the account's GitHub OIDC provider, ECS's
-# service-linked role and, for the cutover's DMS replication, the account's dms-vpc-role.
+# from one environment to the next, across accounts where each environment has its own)
+# and, where the environments share this account, the account's GitHub OIDC provider,
+# ECS's service-linked role and, for the cutover's DMS replication, its dms-vpc-role
+# (an account per environment: each environment's root creates those in its account).
 
 provider "aws" {
   region              = var.region
@@ -11,9 +13,21 @@ provider "aws" {
   }
 }
 
+# Every environment's roles, in its own account (or all in this one), by the names
+# modules/app gives them. The first environment in promotion order builds and pushes; the
+# later ones deploy the image it pushed and may not push.
+locals {
+  deploy_role_arns    = { for env, account in var.environment_account_ids : env => "arn:aws:iam::${account}:role/${var.project}-${env}-deploy" }
+  execution_role_arns = [for env, account in var.environment_account_ids : "arn:aws:iam::${account}:role/${var.project}-${env}-execution"]
+}
+
 module "ecr" {
   source = "../modules/ecr"
   name   = var.project
+
+  pull_role_arns        = concat(local.execution_role_arns, values(local.deploy_role_arns))
+  push_role_arn         = local.deploy_role_arns[var.image_builder]
+  push_denied_role_arns = [for env, arn in local.deploy_role_arns : arn if env != var.image_builder]
 }
 
 # No thumbprint: AWS verifies GitHub's tokens against its trusted certificate authorities.

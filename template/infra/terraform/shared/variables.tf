@@ -30,3 +30,23 @@ variable "create_dms_vpc_role" {
   type        = bool
   default     = false
 }
+
+variable "environment_account_ids" {
+  description = "Each environment's AWS account (the same one for all when they share this account): its execution and deploy roles may pull images."
+  type        = map(string)
+
+  validation {
+    condition     = length(var.environment_account_ids) > 0 && alltrue([for account in values(var.environment_account_ids) : can(regex("^[0-9]{12}$", account))])
+    error_message = "Expected at least one environment, each with a 12-digit account id."
+  }
+}
+
+variable "image_builder" {
+  description = "The environment whose deploy role builds and pushes images (the first in promotion order); the others' deploy roles may only pull."
+  type        = string
+
+  validation {
+    condition     = contains(keys(var.environment_account_ids), var.image_builder)
+    error_message = "Expected one of the environments in environment_account_ids."
+  }
+}

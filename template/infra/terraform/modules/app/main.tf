@@ -4,12 +4,13 @@
 
 data "aws_caller_identity" "current" {}
 
-data "aws_ecr_repository" "app" {
-  name = var.project
-}
+data "aws_region" "current" {}
 
+# The account's GitHub OIDC provider: made by infra/terraform/shared, or given by the
+# environment's root where the environment has an account of its own.
 data "aws_iam_openid_connect_provider" "github" {
-  url = "https://token.actions.githubusercontent.com"
+  count = var.github_oidc_provider_arn == null ? 1 : 0
+  url   = "https://token.actions.githubusercontent.com"
 }
 
 locals {
@@ -20,6 +21,9 @@ locals {
   postgres_version = coalesce(var.postgres_version, var.database_engine == "rds-postgres" ? "17" : "17.4")
   database_name    = replace(var.project, "-", "_")
   production       = var.environment == "production"
+  # The image repository (infra/terraform/shared), in this account or in the shared one.
+  ecr_repository_arn = "arn:aws:ecr:${data.aws_region.current.region}:${var.image_account_id}:repository/${var.project}"
+  ecr_repository_url = "${var.image_account_id}.dkr.ecr.${data.aws_region.current.region}.amazonaws.com/${var.project}"
 }
 
 module "network" {
@@ -144,7 +148,7 @@ module "config" {
   static_on_s3           = var.static_on_s3
   media_on_s3            = var.media_on_s3
   log_group_arn          = module.observability.log_group_arn
-  ecr_repository_arn     = data.aws_ecr_repository.app.arn
+  ecr_repository_arn     = local.ecr_repository_arn
   cluster_name           = local.name # what module.ecs names the cluster
   metric_namespace       = local.metric_namespace
   enable_execute_command = var.enable_execute_command
@@ -157,7 +161,7 @@ module "ecs" {
   source                 = "../ecs"
   name                   = local.name
   environment            = var.environment
-  image                  = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
+  image                  = "${local.ecr_repository_url}:${var.image_tag}"
   queues                 = var.queues
   beat                   = var.beat
   background_jobs        = var.background_jobs
@@ -179,6 +183,7 @@ module "ecs" {
   worker_max_count       = var.worker_max_count
   use_spot               = var.use_spot
   enable_execute_command = var.enable_execute_command
+  cluster_after          = var.account_dependencies
 }
 
 # The cutover's replication (off by default; off again after the cutover).
@@ -193,6 +198,7 @@ module "dms" {
   target_engine              = var.database_engine
   target_database_name       = module.data.database_name
   source_database_name       = coalesce(var.dms_source_database_name, module.data.database_name)
+  subnet_group_after         = var.account_dependencies
 }
 
 module "github_oidc" {
@@ -200,8 +206,8 @@ module "github_oidc" {
   name               = local.name
   environment        = var.environment
   github_repository  = var.github_repository
-  oidc_provider_arn  = data.aws_iam_openid_connect_provider.github.arn
-  ecr_repository_arn = data.aws_ecr_repository.app.arn
+  oidc_provider_arn  = coalesce(var.github_oidc_provider_arn, one(data.aws_iam_openid_connect_provider.github[*].arn))
+  ecr_repository_arn = local.ecr_repository_arn
   push_images        = var.push_images
   cluster_name       = module.ecs.cluster_name
   task_role_arns     = [module.config.task_role_arn, module.config.migrate_role_arn, module.config.execution_role_arn]

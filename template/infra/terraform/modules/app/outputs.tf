@@ -33,7 +33,7 @@ output "queue_metrics_service_name" {
 
 output "ecr_repository_url" {
   description = "Where images are pushed."
-  value       = data.aws_ecr_repository.app.repository_url
+  value       = local.ecr_repository_url
 }
 
 output "static_bucket_name" {

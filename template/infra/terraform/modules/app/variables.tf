@@ -243,3 +243,25 @@ variable "push_images" {
   type        = bool
   default     = true
 }
+
+variable "image_account_id" {
+  description = "The account that holds the image repository (infra/terraform/shared): this one, or the shared account where each environment has an account of its own."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.image_account_id))
+    error_message = "Expected a 12-digit AWS account id."
+  }
+}
+
+variable "github_oidc_provider_arn" {
+  description = "The account's GitHub OIDC provider, where the environment's root creates it (an account per environment); null: look up the one infra/terraform/shared made."
+  type        = string
+  default     = null
+}
+
+variable "account_dependencies" {
+  description = "What the account needs before the environment (ECS's service-linked role, DMS's dms-vpc-role), where the environment's root creates them: the cluster and the DMS subnet group wait for them."
+  type        = list(string)
+  default     = []
+}

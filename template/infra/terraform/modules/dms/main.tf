@@ -106,6 +106,9 @@ resource "aws_dms_replication_subnet_group" "this" {
   replication_subnet_group_id          = local.name
   replication_subnet_group_description = "DMS for ${local.name}: the private subnets"
   subnet_ids                           = var.private_subnet_ids
+
+  # DMS places its network interfaces through the account's dms-vpc-role.
+  depends_on = [var.subnet_group_after]
 }
 
 resource "aws_security_group" "dms" {

@@ -49,3 +49,9 @@ variable "lob_max_size_kb" {
   type        = number
   default     = 8192
 }
+
+variable "subnet_group_after" {
+  description = "What the replication subnet group is created after: the account's dms-vpc-role, where the environment's root creates it (an account per environment)."
+  type        = list(string)
+  default     = []
+}

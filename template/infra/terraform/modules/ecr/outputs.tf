@@ -7,3 +7,8 @@ output "repository_arn" {
   description = "The repository's ARN."
   value       = aws_ecr_repository.this.arn
 }
+
+output "push_role_arn" {
+  description = "The role that pushes images (null: IAM in this account decides)."
+  value       = var.push_role_arn
+}

@@ -3,18 +3,23 @@
 # revision, and every deploy registers a new one and points the service at it. The
 # services therefore ignore changes to task_definition.
 
+# The task definitions' ${account} (where every environment has an account of its own).
+data "aws_caller_identity" "current" {}
+
 locals {
   files   = "${path.module}/../../../../deploy/ecs"
   workers = toset(var.queues)
+  # The placeholders every file may use (templatefile() ignores those a file does not).
+  values = { image = var.image, environment = var.environment, account = data.aws_caller_identity.current.account_id }
 
-  web_request     = jsondecode(templatefile("${local.files}/web.json", { image = var.image, environment = var.environment }))
-  migrate_request = jsondecode(templatefile("${local.files}/migrate.json", { image = var.image, environment = var.environment }))
+  web_request     = jsondecode(templatefile("${local.files}/web.json", local.values))
+  migrate_request = jsondecode(templatefile("${local.files}/migrate.json", local.values))
   worker_requests = {
     for queue in local.workers : "worker-${queue}" =>
-    jsondecode(templatefile("${local.files}/worker.json", { image = var.image, environment = var.environment, queue = queue }))
+    jsondecode(templatefile("${local.files}/worker.json", merge(local.values, { queue = queue })))
   }
   beat_requests = var.beat ? {
-    beat = jsondecode(templatefile("${local.files}/beat.json", { image = var.image, environment = var.environment }))
+    beat = jsondecode(templatefile("${local.files}/beat.json", local.values))
   } : {}
   # The queue depth publisher: the worker's definition (same image, secrets, logs) with
   # its own command. Terraform owns it: the pipeline does not roll it, and the publisher
@@ -58,6 +63,9 @@ resource "aws_ecs_cluster" "this" {
     name  = "containerInsights"
     value = "enabled"
   }
+
+  # A new account's first capacity-provider attachment needs ECS's service-linked role.
+  depends_on = [var.cluster_after]
 }
 
 resource "aws_ecs_cluster_capacity_providers" "this" {

@@ -121,3 +121,9 @@ variable "enable_execute_command" {
   type        = bool
   default     = false
 }
+
+variable "cluster_after" {
+  description = "What the cluster is created after: ECS's service-linked role, where the environment's root creates it (an account per environment)."
+  type        = list(string)
+  default     = []
+}
