@@ -18,7 +18,6 @@ which no template can go below. The ratio is our copy over the floor's copy.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -98,11 +97,9 @@ def run(options: Options) -> Result:
 
 def release_repository(root: Path) -> Path:
     """This working tree's template as two tagged releases."""
-    from .common import REPO_ROOT
+    from support.template import template_checkout
 
-    shutil.copytree(REPO_ROOT / "template", root / "template")
-    shutil.copy2(REPO_ROOT / "copier.yml", root / "copier.yml")
-    return tag_twice(root)
+    return tag_twice(template_checkout(root))
 
 
 def floor_repository(root: Path) -> Path:

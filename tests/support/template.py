@@ -10,6 +10,7 @@ which is what Copier does for a local HEAD).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -139,6 +140,29 @@ def changed_files(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> se
 # ---------------------------------------------------------------------------- copier
 
 
+# What a checkout of this repository gives Copier: the questions, the files, the answer
+# migrations and the Jinja extension with the repository reader it loads by path.
+TEMPLATE_CHECKOUT: Final = (
+    "copier.yml",
+    "template",
+    "template_migrations",
+    "extensions",
+    "django_aws_settings/ops/repository",
+)
+
+
+def template_checkout(destination: Path) -> Path:
+    """Copy the parts of this working tree that Copier reads into `destination`."""
+    for name in TEMPLATE_CHECKOUT:
+        source, target = REPO_ROOT / name, destination / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
 def render(
     destination: Path,
     answers: Mapping[str, Any],
@@ -162,7 +186,13 @@ def render(
 
 
 def update(destination: Path, *, vcs_ref: str) -> None:
-    """`copier update` keeping the recorded answers (in our own answers file)."""
+    """`copier update` keeping the recorded answers (in our own answers file), run from
+    the repository as users run it (the renders of its diff read the facts there)."""
+    with contextlib.chdir(destination):
+        _update(destination, vcs_ref)
+
+
+def _update(destination: Path, vcs_ref: str) -> None:
     copier.run_update(
         dst_path=destination,
         answers_file=ANSWERS_FILE,
@@ -369,7 +399,7 @@ class RenderedProject:
 
     @property
     def dockerfile(self) -> Dockerfile:
-        return Dockerfile.read(self.root / "Dockerfile")
+        return Dockerfile.read(self.root / "deploy" / "Dockerfile")
 
     def container(self, role: str, queue: str | None = None) -> dict[str, Any]:
         """deploy/ecs/<role>.json's container as ECS gets it (a worker needs its queue)."""

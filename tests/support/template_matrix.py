@@ -102,7 +102,7 @@ class Rendered:
 
     @property
     def dockerfile(self) -> Dockerfile:
-        return Dockerfile.read(self.root / "Dockerfile")
+        return Dockerfile.read(self.root / "deploy" / "Dockerfile")
 
     def requests(self) -> dict[str, dict[str, Any]]:
         """Every task definition request, keyed "<role>[-<queue>]@<environment>"."""

@@ -4,13 +4,22 @@ the list the template now asks for, through template_migrations/environments_as_
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from support.template import ANSWERS_FILE, REPO_ROOT, REQUIRED_ANSWERS, commit_all, git, render, sample_copy, update
+from support.template import (
+    ANSWERS_FILE,
+    REPO_ROOT,
+    REQUIRED_ANSWERS,
+    commit_all,
+    git,
+    render,
+    sample_copy,
+    template_checkout,
+    update,
+)
 
 sys.path.insert(0, str(REPO_ROOT / "template_migrations"))
 from environments_as_list import migrate
@@ -53,8 +62,7 @@ def test_an_unknown_environment_stops_with_one_message(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_copier_update_runs_the_migration(tmp_path: Path) -> None:
     template = tmp_path / "django-aws-settings"
-    shutil.copytree(REPO_ROOT / "template", template / "template")
-    shutil.copytree(REPO_ROOT / "template_migrations", template / "template_migrations")
+    template_checkout(template)
     current = (REPO_ROOT / "copier.yml").read_text()
     pre_release = re.sub(r"environments:\n.*?\n\n", PRE_RELEASE_QUESTION, current, flags=re.S)
     assert pre_release != current

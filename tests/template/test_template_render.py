@@ -56,9 +56,9 @@ SLOW = pytest.mark.slow  # runs a tool or Python in a subprocess
 FARGATE_MAX_STOP_TIMEOUT = 120
 ALWAYS_WRITTEN = {
     ANSWERS_FILE,
-    ".dockerignore",
-    "Dockerfile",
-    "compose.yaml",
+    "deploy/Dockerfile",
+    "deploy/Dockerfile.dockerignore",
+    "deploy/compose.yaml",
     "deploy/gunicorn.conf.py",
     "deploy/ecs/web.json",
     "deploy/ecs/migrate.json",
@@ -102,7 +102,7 @@ def test_answers_file_records_the_answers(rendered: Rendered) -> None:
 
 
 def test_compose_runs_the_task_definitions_commands(rendered: Rendered) -> None:
-    compose = yaml.safe_load((rendered.root / "compose.yaml").read_text())
+    compose = yaml.safe_load((rendered.root / "deploy" / "compose.yaml").read_text())
     services = compose["services"]
     commands = {name: services[name]["command"] for name in services if name in ("web", "migrate")}
     assert commands == {
@@ -126,7 +126,7 @@ def test_compose_runs_the_task_definitions_commands(rendered: Rendered) -> None:
 @SLOW
 def test_hadolint_reports_nothing(rendered: Rendered) -> None:
     lint = subprocess.run(
-        [str(VENV_BIN / "hadolint"), "Dockerfile"],
+        [str(VENV_BIN / "hadolint"), "deploy/Dockerfile"],
         cwd=rendered.root,
         capture_output=True,
         text=True,
@@ -301,7 +301,7 @@ def web_task_gunicorn(rendered: Rendered) -> dict[str, Any]:
 
 
 def compose_gunicorn(rendered: Rendered) -> dict[str, Any]:
-    compose = yaml.safe_load((rendered.root / "compose.yaml").read_text())
+    compose = yaml.safe_load((rendered.root / "deploy" / "compose.yaml").read_text())
     return gunicorn_settings(rendered, compose["services"]["web"]["environment"])
 
 
@@ -527,7 +527,27 @@ BAD_VALUES = [
      "Expected a relative path to a .txt requirements file inside the repository."),
     ("requirements_file", "/srv/requirements.txt",
      "Expected a relative path to a .txt requirements file inside the repository."),
+    ("test_command", "make test",
+     "Expected pytest, python -m pytest or python manage.py test, with plain arguments."),
+    ("test_command", "pytest; curl evil",
+     "Expected pytest, python -m pytest or python manage.py test, with plain arguments."),
+    ("test_settings_module", "test", "Expected a dotted module path such as shop.settings."),
+    ("test_requirements_file", "../dev.txt",
+     "Expected a relative path to a .txt requirements file inside the repository, or nothing."),
     ("celery_app", "shop.celery:app", "Expected a dotted Python module path."),
+    ("celery_concurrency", "0", "Expected a number of processes from 1 to 64."),
+    ("celery_worker_flags", "--max-tasks-per-child 100",
+     "Expected a list of plain flags and values, such as [--max-tasks-per-child, \"100\"]."),
+    ("celery_worker_flags", ["--x", "$(reboot)"],
+     "Expected a list of plain flags and values, such as [--max-tasks-per-child, \"100\"]."),
+    ("web_flags", ["--timeout", "60; reboot"],
+     "Expected a list of plain flags and values, such as [--timeout, \"60\"]."),
+    ("release_commands", "python manage.py migrate",
+     "Expected a list of one-line shell commands, such as [\"python manage.py migrate --noinput\"]."),
+    ("release_commands", ["python manage.py migrate\nrm -rf /"],
+     "Expected a list of one-line shell commands, such as [\"python manage.py migrate --noinput\"]."),
+    ("celery_beat_scheduler", "django_celery_beat schedulers",
+     "Expected a dotted path such as django_celery_beat.schedulers:DatabaseScheduler, or nothing."),
     ("celery_queues", "default,Emails",
      "Expected comma-separated queue names (lowercase letters, digits, dashes; up to 20 each), "
      "e.g. default,emails."),

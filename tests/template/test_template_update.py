@@ -9,13 +9,24 @@ edits two generated files where the release does not touch them, then updates to
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from support.template import ANSWERS_FILE, REPO_ROOT, REQUIRED_ANSWERS, TEMPLATE_VERSIONS, commit_all, git, placeholder_values, render, sample_copy, snapshot, update
+from support.template import (
+    ANSWERS_FILE,
+    REQUIRED_ANSWERS,
+    TEMPLATE_VERSIONS,
+    commit_all,
+    git,
+    placeholder_values,
+    render,
+    sample_copy,
+    snapshot,
+    template_checkout,
+    update,
+)
 
 from django_aws_settings.ops.ecs import render_task_definition, validation_errors
 
@@ -36,8 +47,7 @@ CONFLICT_MARKERS = ("<<<<<<<", ">>>>>>>")
 def template_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template's git history in two tagged releases."""
     repository = tmp_path_factory.mktemp("template") / "django-aws-settings"
-    shutil.copytree(REPO_ROOT / "template", repository / "template")
-    shutil.copy2(REPO_ROOT / "copier.yml", repository / "copier.yml")
+    template_checkout(repository)
     git(repository, "init", "-q")
     patch = str(TEMPLATE_VERSIONS / f"{OLD}.patch")
     git(repository, "apply", patch)
@@ -83,6 +93,20 @@ def test_the_old_release_was_rendered_first(updated: Updated) -> None:
     assert b"\nUSER app:app\n" in updated.before["Dockerfile"]
 
 
+def test_files_moved_out_of_the_repository_root_leave_no_copy_behind(updated: Updated) -> None:
+    """The image and compose files moved under deploy/ (where they collide with nothing
+    of the app's): the update removes the old render's copies it wrote at the root."""
+    after = snapshot(updated.root)
+    assert {"Dockerfile", ".dockerignore", "compose.yaml"} & set(updated.before) == {
+        "Dockerfile",
+        ".dockerignore",
+        "compose.yaml",
+    }
+    assert {"Dockerfile", ".dockerignore", "compose.yaml"} & set(after) == set()
+    moved = {"deploy/Dockerfile", "deploy/Dockerfile.dockerignore", "deploy/compose.yaml"}
+    assert moved <= set(after)
+
+
 def test_user_edits_survive(updated: Updated) -> None:
     worker = updated.text("deploy/ecs/worker.json")
     assert updated.text("deploy/gunicorn.conf.py").endswith(GUNICORN_EDIT)
@@ -90,7 +114,7 @@ def test_user_edits_survive(updated: Updated) -> None:
 
 
 def test_the_release_arrives(updated: Updated) -> None:
-    dockerfile = updated.text("Dockerfile")
+    dockerfile = updated.text("deploy/Dockerfile")
     assert "\nUSER 10001:10001\n" in dockerfile
     assert "RUN python -m compileall -q /app \\\n    && DJANGO_ENV=development" in dockerfile
     assert '],\n  "cpu": "512",\n' in updated.text("deploy/ecs/worker.json")

@@ -57,4 +57,50 @@ def stated_answers(facts: Mapping[str, Any]) -> dict[str, Any]:
         answers["celery_beat"] = beat is not None or any(w.get("embeds_beat") for w in workers)
     if beat and beat.get("scheduler"):
         answers["celery_beat_scheduler"] = beat["scheduler"]
+    if workers:
+        answers.update(_worker_answers(workers[0]))
+    web = processes.get("web")
+    if web and web.get("server") == "gunicorn" and web.get("flags"):
+        answers["web_flags"] = list(web["flags"])
+    release = [item["command"] for item in processes.get("release") or ()]
+    if release:
+        answers["release_commands"] = release
+    answers.update(_test_answers(facts["tests"], answers.get("dependency_manager")))
+    return answers
+
+
+def _worker_answers(worker: Mapping[str, Any]) -> dict[str, Any]:
+    """The first worker's process count, pool and other flags (queues are answered
+    separately: each queue gets its own service, all started alike)."""
+    answers: dict[str, Any] = {}
+    if str(worker.get("concurrency") or "").isdigit():
+        answers["celery_concurrency"] = int(worker["concurrency"])
+    if worker.get("pool"):
+        answers["celery_pool"] = worker["pool"]
+    if worker.get("flags"):
+        answers["celery_worker_flags"] = list(worker["flags"])
+    return answers
+
+
+def migrate_command(release_commands: list[str]) -> list[str]:
+    """The migrate task's command: the release phase's commands in order (``migrate``
+    first when none of them migrates), then the app role's grants, which must follow the
+    migrations (they cover the tables those create)."""
+    steps = list(release_commands)
+    if not any("manage.py migrate" in step or "django-admin migrate" in step for step in steps):
+        steps.insert(0, "python manage.py migrate --noinput")
+    return ["sh", "-c", " && ".join([*steps, "exec python manage.py ensure_app_role"])]
+
+
+def _test_answers(tests: Mapping[str, Any], manager: str | None) -> dict[str, Any]:
+    """How the repository runs its tests: the runner, its settings and requirements."""
+    answers: dict[str, Any] = {}
+    if tests.get("runner") == "pytest":
+        answers["test_command"] = "pytest"
+    elif tests.get("runner") == "manage.py test":
+        answers["test_command"] = "python manage.py test"
+    if tests.get("settings_module"):
+        answers["test_settings_module"] = tests["settings_module"]
+    if manager == "pip" and tests.get("requirements"):
+        answers["test_requirements_file"] = tests["requirements"]
     return answers
