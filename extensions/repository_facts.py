@@ -91,6 +91,24 @@ class RepositoryFacts(Extension):
         environment.globals["repository_taken"] = _taken
         environment.globals["repository_image"] = _image
         environment.globals["migrate_command"] = _migrate_command
+        environment.globals["repository_variables"] = _variables
+        environment.globals["repository_retired"] = _retired
+
+
+def _variables(destination: str | PurePath, env_aliases: str, project: str) -> list[Any]:
+    """Each variable the settings read and where it comes from on ECS."""
+    facts = _facts(_root(destination))
+    rows: list[Any] = importlib.import_module(f"{MODULE}.variables").variable_destinations(
+        facts, env_aliases, project=project
+    )
+    return rows
+
+
+def _retired(destination: str | PurePath) -> list[Any]:
+    """The PaaS's own files to retire after the cutover."""
+    facts = _facts(_root(destination))
+    rows: list[Any] = importlib.import_module(f"{MODULE}.variables").retired_after_cutover(facts)
+    return rows
 
 
 def _migrate_command(release_commands: list[str]) -> list[str]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..settings.errors import ConfigError, Problem
 from .aws import operator_client, operator_session
 from .ecs import NAME as APP_NAME
+from .repository.variables import kind_by_name
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -41,25 +42,6 @@ Status = Literal["created", "updated", "unchanged", "kept"]
 
 # An environment variable name as POSIX shells and ECS accept it.
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Long words are unambiguous anywhere in a name (DBPASSWORD, GITHUB_APITOKEN) ...
-SECRET_WORDS = re.compile(
-    r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|PRIVATE|APIKEY|ACCESSKEY|SALT"
-)
-# ... short ones only as a whole word between underscores (KEY, but not MONKEY or KEYBOARD).
-SECRET_PARTS = frozenset({"KEY", "KEYS", "DSN", "AUTH", "PASS", "PWD", "PW", "CERT"})
-# Keys the platform sets for itself; they mean nothing (or something wrong) on ECS.
-PLATFORM_KEYS = {
-    "PORT": "set by the platform at run time; the task definition sets it on ECS",
-    "DYNO": "Heroku dyno name, set at run time",
-    "RENDER": "set by Render at run time",
-    "AWS_ACCESS_KEY_ID": "static AWS keys would override the ECS task role; use the role",
-    "AWS_SECRET_ACCESS_KEY": "static AWS keys would override the ECS task role; use the role",
-    "AWS_SESSION_TOKEN": "static AWS keys would override the ECS task role; use the role",
-}
-PLATFORM_PREFIXES = {
-    "HEROKU_": "Heroku metadata or an add-on alias of another key (DATABASE_URL, REDIS_URL)",
-    "RENDER_": "set by Render at run time",
-}
 SSM_VALUE_LIMIT = 4096  # characters in a Standard-tier parameter
 SECRET_SIZE_LIMIT = 65536  # bytes in one SecretString
 PARAMETERS_PER_CALL = 10  # GetParameters' limit
@@ -180,18 +162,9 @@ def read_heroku_json(text: str, source: str) -> dict[str, str]:
 
 def classify(key: str, value: str) -> tuple[Kind, str]:
     """The kind of one key and the reason, judged from its name and value."""
-    upper = key.upper()
-    if upper in PLATFORM_KEYS:
-        return "skipped", PLATFORM_KEYS[upper]
-    for prefix, reason in PLATFORM_PREFIXES.items():
-        if upper.startswith(prefix):
-            return "skipped", reason
-    word = SECRET_WORDS.search(upper)
-    if word:
-        return "secret", f"name contains {word.group(0)}"
-    part = next((p for p in upper.split("_") if p in SECRET_PARTS), None)
-    if part:
-        return "secret", f"name contains {part}"
+    judged = kind_by_name(key)
+    if judged is not None:
+        return judged
     if _url_has_password(value):
         return "secret", "URL with a password"
     if "-----BEGIN" in value and "PRIVATE KEY-----" in value:

@@ -345,3 +345,47 @@ def load_extension() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_the_docs_say_where_each_variable_goes_and_what_retires(landed: Landed) -> None:
+    readme = landed.text("docs/aws/README.md")
+    variables = markdown_table(readme, "### What your settings read")
+    retired = markdown_table(readme, "## What retires after the cutover")
+    project = landed.answers["project_slug"]
+    expected_variables, expected_retired = {
+        "api_platform": (
+            {
+                "DJANGO_SECRET_KEY": ("yes", "the same value as SECRET_KEY (env_aliases)"),
+                "DATABASE_URL": ("yes", "composed by the overlay from the database secret"),
+                "SENTRY_DSN": ("no", f"a key of the app secret `{project}/<environment>/app`"),
+                "DJANGO_DEBUG": ("no", f"an SSM parameter `/{project}/<environment>/DJANGO_DEBUG`"),
+            },
+            {"Procfile", "gunicorn.conf.py"},
+        ),
+        "cms_site": (
+            {
+                "SECRET_KEY": ("yes", "the app secret (Terraform generates it)"),
+                "SENTRY_DSN": ("no", f"a key of the app secret `{project}/<environment>/app`"),
+            },
+            {"heroku.yml", "Dockerfile", "runtime.txt"},
+        ),
+        "async_service": (
+            {
+                "DB_PASSWORD": ("no", "the same value as database.password (env_aliases)"),
+                "DB_HOST": ("no", "the same value as database.host (env_aliases)"),
+            },
+            {"Procfile", "render.yaml"},
+        ),
+    }[landed.root.name]
+    found = {row[0].strip("`"): (row[1], row[2]) for row in variables}
+    assert {name: found.get(name) for name in expected_variables} == expected_variables
+    scanned = repository_facts(landed.root).as_dict()["environment"]["variables"]
+    assert set(found) == {item["name"] for item in scanned}
+    assert {row[0].strip("`") for row in retired} == expected_retired
+
+
+def markdown_table(text: str, heading: str) -> list[list[str]]:
+    """The rows (header and rule left out) of the first table after `heading`."""
+    section = text.split(f"\n{heading}\n", 1)[1]
+    lines = section.split("\n\n| ", 1)[1].split("\n\n", 1)[0].splitlines()
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines[2:]]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .variables import stated_aliases
+
 # The images the template can build (python:<version>-slim-bookworm).
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 DEPENDENCY_MANAGERS = ("pip", "poetry", "uv")
@@ -66,6 +68,9 @@ def stated_answers(facts: Mapping[str, Any]) -> dict[str, Any]:
     if release:
         answers["release_commands"] = release
     answers.update(_test_answers(facts["tests"], answers.get("dependency_manager")))
+    aliases = stated_aliases(facts)
+    if aliases:
+        answers["env_aliases"] = aliases
     return answers
 
 
