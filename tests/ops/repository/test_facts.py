@@ -417,6 +417,7 @@ ASYNC_SERVICE: dict[str, Any] = {
             "click-didyoumean",
             "click-plugins",
             "click-repl",
+            "colorama",  # click's, on Windows only: the lock lists every platform's
             "django",
             "gunicorn",
             "h11",
