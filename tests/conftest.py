@@ -1,4 +1,5 @@
-"""Shared fixtures: real PostgreSQL and Redis, TLS-only variants of both, moto, a fake ECS agent.
+"""Shared fixtures: real PostgreSQL and Redis, TLS-only variants of both, moto, a fake ECS agent,
+real OCI builds and containers.
 
 The harnesses live in tests/support/ (one module each), where tests can import their types;
 this file only decides scope and cleanup. Everything listens on 127.0.0.1 and is removed afterwards.
@@ -16,6 +17,7 @@ import pytest
 from support.certificates import CertificateAuthority
 from support.ecs_agent import EcsMetadataEndpoint
 from support.moto_server import Aws, MotoServer, aws_environment
+from support.oci import Oci
 from support.postgres import (
     DEFAULT_ROLE_PASSWORD,
     DatabaseFactory,
@@ -212,3 +214,17 @@ def ecs_metadata(request: pytest.FixtureRequest) -> Iterator[EcsMetadataEndpoint
     endpoint.start()
     yield endpoint
     endpoint.stop()
+
+
+# -------------------------------------------------------------------------------- OCI
+
+
+@pytest.fixture(scope="session")
+def oci() -> Iterator[Oci]:
+    """buildah and podman on the checkout's cached storage (.cache/oci/), with the
+    `python:3.11-slim-bookworm` stand-in ready. Installs the tools if missing and builds
+    the stand-in on first use only (about a minute): nothing happens unless a test asks."""
+    engine = Oci.prepare()
+    engine.base_image()
+    yield engine
+    engine.close()
