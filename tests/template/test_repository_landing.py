@@ -389,3 +389,15 @@ def markdown_table(text: str, heading: str) -> list[list[str]]:
     section = text.split(f"\n{heading}\n", 1)[1]
     lines = section.split("\n\n| ", 1)[1].split("\n\n", 1)[0].splitlines()
     return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines[2:]]
+
+
+def test_every_step_of_the_pull_request_job_can_import_the_settings(landed: Landed) -> None:
+    """The variables the settings require at import are in the job's environment (the
+    database and Redis as the job's services, the rest as build-only placeholders)."""
+    workflow = yaml.safe_load(landed.text(".github/workflows/pull-request.yml"))
+    job_env = workflow["jobs"]["test"]["env"]
+    scanned = repository_facts(landed.root).as_dict()["environment"]["variables"]
+    required = {item["name"] for item in scanned if item["required"]}
+    assert required <= set(job_env)
+    placeholders = {name: value for name, value in job_env.items() if "build-only" in value}
+    assert set(placeholders) == required - {"DATABASE_URL", "REDIS_URL"}

@@ -362,12 +362,17 @@ def test_the_deployed_image_carries_its_release(rendered: Rendered) -> None:
     assert step["with"]["build-args"] == "APP_RELEASE=${{ github.sha }}"
     dockerfile = rendered.dockerfile
     last = dockerfile.last_stage
-    assert dockerfile.arguments("ARG", last) == ['APP_RELEASE=""']
+    # The other build argument is the RDS CA bundle's URL (a mirror for offline builds).
+    assert dockerfile.arguments("ARG", last) == [
+        "RDS_CA_BUNDLE_URL=https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+        'APP_RELEASE=""',
+    ]
     assert "APP_RELEASE=${APP_RELEASE}" in dockerfile.arguments("ENV", last)
     # After every RUN and COPY, so a new release rebuilds no layer.
-    keywords = [i.keyword for i in dockerfile.stage(last)]
-    assert keywords.index("ARG") > max(
-        i for i, keyword in enumerate(keywords) if keyword in ("RUN", "COPY", "ADD")
+    instructions = dockerfile.stage(last)
+    release = next(n for n, i in enumerate(instructions) if i.arguments == 'APP_RELEASE=""')
+    assert release > max(
+        n for n, i in enumerate(instructions) if i.keyword in ("RUN", "COPY", "ADD")
     )
 
 
