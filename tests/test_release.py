@@ -534,7 +534,9 @@ def test_a_render_at_the_tag_pins_that_tags_version(rendered_at_tag: RenderedAtT
     assert (requirement.url, str(requirement.specifier)) == (ARCHIVE.format(tag=TAG), "")
     assert "this version is not on PyPI yet" in rendered_at_tag.message
 
-    workflow = yaml.safe_load((rendered_at_tag.root / ".github/workflows/deploy.yml").read_text())
+    workflow = yaml.safe_load(
+        (rendered_at_tag.root / ".github/workflows/django-aws-deploy.yml").read_text()
+    )
     runs = [step.get("run", "") for step in workflow["jobs"]["deploy"]["steps"]]
     (install,) = [run for run in runs if run.startswith("python -m pip install ")]
     deploy_requirement = Requirement(install.removeprefix("python -m pip install ").strip('"'))
@@ -657,6 +659,6 @@ def test_an_update_to_a_release_on_pypi_switches_to_the_index_pin(
     requirement = Requirement(line)
     assert (requirement.url, str(requirement.specifier)) == (None, f"=={following}")
     assert "from PyPI" in message.getvalue()
-    workflow = (root / ".github/workflows/deploy.yml").read_text()
+    workflow = (root / ".github/workflows/django-aws-deploy.yml").read_text()
     assert f'python -m pip install "django-aws-settings=={following}"' in workflow
     assert "archive/refs/tags" not in workflow

@@ -51,7 +51,9 @@ def land(destination: Path, name: str) -> Path:
 
 
 def pull_request_job(root: Path) -> dict[str, Any]:
-    workflow = yaml.safe_load((root / ".github" / "workflows" / "pull-request.yml").read_text())
+    workflow = yaml.safe_load(
+        (root / ".github" / "workflows" / "django-aws-pull-request.yml").read_text()
+    )
     job: dict[str, Any] = workflow["jobs"]["test"]
     return job
 

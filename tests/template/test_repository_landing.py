@@ -192,7 +192,7 @@ def test_the_pull_request_tests_run_as_each_repository_runs_them(landed: Landed)
 
 
 def pull_request_steps(root: Path) -> list[dict[str, Any]]:
-    workflow = yaml.safe_load((root / ".github" / "workflows" / "pull-request.yml").read_text())
+    workflow = yaml.safe_load((root / ".github" / "workflows" / "django-aws-pull-request.yml").read_text())
     steps: list[dict[str, Any]] = workflow["jobs"]["test"]["steps"]
     return steps
 
@@ -394,7 +394,7 @@ def markdown_table(text: str, heading: str) -> list[list[str]]:
 def test_every_step_of_the_pull_request_job_can_import_the_settings(landed: Landed) -> None:
     """The variables the settings require at import are in the job's environment (the
     database and Redis as the job's services, the rest as build-only placeholders)."""
-    workflow = yaml.safe_load(landed.text(".github/workflows/pull-request.yml"))
+    workflow = yaml.safe_load(landed.text(".github/workflows/django-aws-pull-request.yml"))
     job_env = workflow["jobs"]["test"]["env"]
     scanned = repository_facts(landed.root).as_dict()["environment"]["variables"]
     required = {item["name"] for item in scanned if item["required"]}

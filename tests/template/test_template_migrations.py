@@ -86,7 +86,7 @@ def test_copier_update_runs_the_migration(tmp_path: Path) -> None:
 
     recorded = yaml.safe_load((root / ANSWERS_FILE).read_text())
     assert (recorded["_commit"], recorded["environments"]) == ("v0.1.0", ["staging", "production"])
-    deploy = yaml.safe_load((root / ".github/workflows/deploy.yml").read_text())
+    deploy = yaml.safe_load((root / ".github/workflows/django-aws-deploy.yml").read_text())
     options = deploy[True]["workflow_dispatch"]["inputs"]["environment"]["options"]
     assert options == ["staging", "production"]
     assert sorted(p.name for p in (root / "infra/terraform/environments").iterdir()) == [

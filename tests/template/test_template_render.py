@@ -65,8 +65,8 @@ ALWAYS_WRITTEN = {
     "docs/aws/README.md",
     "docs/aws/deploy.md",
     "docs/aws/cutover-runbook.md",
-    ".github/workflows/deploy.yml",
-    ".github/workflows/pull-request.yml",
+    ".github/workflows/django-aws-deploy.yml",
+    ".github/workflows/django-aws-pull-request.yml",
     "shop/settings_aws.py",
 }
 

@@ -336,7 +336,7 @@ def test_docs_list_every_output_and_the_github_variables_the_workflow_reads(
 ) -> None:
     docs = (rendered.root / "docs" / "aws" / "infrastructure.md").read_text()
     rows = re.findall(r"^\| `(\w+)` \| (?:`(\w+)`)? *\|", docs, flags=re.MULTILINE)
-    workflow = (rendered.root / ".github" / "workflows" / "deploy.yml").read_text()
+    workflow = (rendered.root / ".github" / "workflows" / "django-aws-deploy.yml").read_text()
     assert {output for output, _ in rows} == ENVIRONMENT_OUTPUTS
     assert {variable for _, variable in rows if variable} == set(
         re.findall(r"vars\.(\w+)", workflow)
@@ -1059,7 +1059,7 @@ def test_each_environments_roles_reach_only_its_own_state(rendered: Rendered) ->
 
 def picked(rendered: Rendered, env: str, tmp_path: Path) -> dict[str, str]:
     """What the deploy workflow's first job outputs for a manual deploy to `env`."""
-    workflow = yaml.safe_load((rendered.root / ".github" / "workflows" / "deploy.yml").read_text())
+    workflow = yaml.safe_load((rendered.root / ".github" / "workflows" / "django-aws-deploy.yml").read_text())
     (step,) = workflow["jobs"]["target"]["steps"]
     output = tmp_path / f"output-{env}"
     output.write_text("")
@@ -1080,7 +1080,7 @@ def picked(rendered: Rendered, env: str, tmp_path: Path) -> dict[str, str]:
 def test_the_workflow_assumes_each_environments_deploy_role_in_its_account(
     rendered: Rendered, tmp_path: Path
 ) -> None:
-    workflow = yaml.safe_load((rendered.root / ".github" / "workflows" / "deploy.yml").read_text())
+    workflow = yaml.safe_load((rendered.root / ".github" / "workflows" / "django-aws-deploy.yml").read_text())
     deploy = workflow["jobs"]["deploy"]
     (credentials,) = [
         step
@@ -1103,7 +1103,7 @@ def test_the_workflow_assumes_each_environments_deploy_role_in_its_account(
 
 
 def service_names(rendered: Rendered, env: str) -> list[str]:
-    """The services deploy.yml rolls: $CLUSTER-web, $CLUSTER-worker-<queue>, $CLUSTER-beat."""
+    """The services django-aws-deploy.yml rolls: $CLUSTER-web, $CLUSTER-worker-<queue>, $CLUSTER-beat."""
     names = [f"shop-{env}-web"] + [f"shop-{env}-worker-{q}" for q in rendered.case.queues]
     if rendered.case.celery and rendered.case.celery_beat:
         names.append(f"shop-{env}-beat")
@@ -1126,7 +1126,7 @@ def services(instance: Instance) -> dict[str, ResourceInstance]:
 def test_services_are_the_ones_the_deploy_workflow_rolls(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
-    workflow = (rendered.root / ".github" / "workflows" / "deploy.yml").read_text()
+    workflow = (rendered.root / ".github" / "workflows" / "django-aws-deploy.yml").read_text()
     for env in envs:
         ecs = app(rendered, env).child("ecs")
         created = set(services(ecs)) - {f"shop-{env}-queue-metrics"}

@@ -19,8 +19,8 @@ WRITTEN_PATHS = (
     "deploy/ecs",
     "docs/aws",
     "infra/terraform",
-    ".github/workflows/deploy.yml",
-    ".github/workflows/pull-request.yml",
+    ".github/workflows/django-aws-deploy.yml",
+    ".github/workflows/django-aws-pull-request.yml",
 )
 
 
