@@ -16,6 +16,13 @@ from typing import Any
 
 import pytest
 import yaml
+from support.sample_repos import (
+    REPOSITORIES,
+    SAMPLE_REPOS,
+    UNSTATED,
+    pull_request_steps,
+    pull_request_tests_step,
+)
 from support.template import (
     ANSWERS_FILE,
     REQUIRED_ANSWERS,
@@ -36,15 +43,6 @@ from django_aws_settings.ops.repository import repository_facts
 from django_aws_settings.ops.repository.answers import stated_answers
 
 pytestmark = pytest.mark.slow  # a Copier render per repository
-
-SAMPLE_REPOS = Path(__file__).resolve().parents[1] / "sample_repos"
-# What no repository states: where it deploys to.
-UNSTATED = {
-    "aws_account_id": "123456789012",
-    "domain": "app.example.com",
-    "github_repository": "acme/app",
-}
-REPOSITORIES = ("api_platform", "cms_site", "async_service")
 
 
 class Landed:
@@ -189,16 +187,6 @@ def test_the_pull_request_tests_run_as_each_repository_runs_them(landed: Landed)
     install = next(s for s in pull_request_steps(landed.root) if "Install" in s.get("name", ""))
     if landed.root.name == "api_platform":  # its pytest lives in requirements/local.txt
         assert "--requirement requirements/local.txt" in install["run"]
-
-
-def pull_request_steps(root: Path) -> list[dict[str, Any]]:
-    workflow = yaml.safe_load((root / ".github" / "workflows" / "django-aws-pull-request.yml").read_text())
-    steps: list[dict[str, Any]] = workflow["jobs"]["test"]["steps"]
-    return steps
-
-
-def pull_request_tests_step(root: Path) -> dict[str, Any]:
-    return next(s for s in pull_request_steps(root) if s.get("name") == "Tests")
 
 
 @pytest.mark.parametrize("with_tests", [True, False], ids=["its-tests", "no-test"])
