@@ -42,25 +42,24 @@ HEROKU_APP_NAME=shop
 DRY_RUN_TABLE = """\
 KEY                     KIND     DESTINATION                                           REASON
 ALLOWED_HOSTS           config   ssm:/shop/production/ALLOWED_HOSTS                    no credential in name or value
-DATABASE_URL            secret   secretsmanager:shop/production/app#DATABASE_URL       URL with a password
+DATABASE_URL            skipped  -                                                     the old platform's database; on ECS the task definitions give the new one (the overlay composes DATABASE_URL from it)
 DEBUG                   config   ssm:/shop/production/DEBUG                            no credential in name or value
 DJANGO_SECRET_KEY       secret   secretsmanager:shop/production/app#DJANGO_SECRET_KEY  name contains SECRET
 FEATURE_FLAGS           config   environment (SSM cannot hold an empty value)          no credential in name or value
 HEROKU_APP_NAME         skipped  -                                                     Heroku metadata or an add-on alias of another key (DATABASE_URL, REDIS_URL)
 PORT                    skipped  -                                                     set by the platform at run time; the task definition sets it on ECS
-REDIS_URL               config   ssm:/shop/production/REDIS_URL                        no credential in name or value
+REDIS_URL               skipped  -                                                     the old platform's Redis; on ECS the app secret holds Terraform's
 SENTRY_DSN              secret   secretsmanager:shop/production/app#SENTRY_DSN         name contains DSN
 STRIPE_PUBLISHABLE_KEY  config   ssm:/shop/production/STRIPE_PUBLISHABLE_KEY           --config
 WELCOME_MESSAGE         config   ssm:/shop/production/WELCOME_MESSAGE                  no credential in name or value
 
-3 secret(s) -> Secrets Manager shop/production/app, 5 parameter(s) -> SSM /shop/production/, 1 empty -> ECS environment, 2 skipped
+2 secret(s) -> Secrets Manager shop/production/app, 4 parameter(s) -> SSM /shop/production/, 1 empty -> ECS environment, 4 skipped
 dry run: nothing was read from or written to AWS
 """
 
 CONFIG_VALUES = {
     "ALLOWED_HOSTS": "shop.example.com,www.shop.example.com",
     "DEBUG": "false",
-    "REDIS_URL": "redis://cache.internal:6379/0",
     "STRIPE_PUBLISHABLE_KEY": "pk_live_visible",
     "WELCOME_MESSAGE": "Hello, world",
 }
@@ -79,13 +78,15 @@ class Secrets:
 
     def values(self) -> dict[str, str]:
         return {
-            "DATABASE_URL": f"postgres://u1abc:{self.db_password}@db.internal:5432/shop",
             "DJANGO_SECRET_KEY": self.secret_key,
             "SENTRY_DSN": f"https://{self.sentry_key}@o1.ingest.sentry.io/42",
         }
 
     def fragments(self) -> list[str]:
-        return [*self.values().values(), self.secret_key, self.db_password, self.sentry_key]
+        # The old DATABASE_URL is skipped, never stored: still never printed.
+        database_url = f"postgres://u1abc:{self.db_password}@db.internal:5432/shop"
+        return [*self.values().values(), database_url, self.secret_key, self.db_password,
+                self.sentry_key]  # fmt: skip
 
 
 class Run:
@@ -186,7 +187,7 @@ def test_apply_writes_one_secret_and_one_parameter_per_config_key(
     result = import_env(capsys, env_file)
     assert result.code == 0, result.err
     assert on_moto.requests.operations() == Counter(
-        GetCallerIdentity=1, GetSecretValue=1, CreateSecret=1, GetParameters=1, PutParameter=5
+        GetCallerIdentity=1, GetSecretValue=1, CreateSecret=1, GetParameters=1, PutParameter=4
     )
     stored = on_moto.client("secretsmanager").get_secret_value(SecretId="shop/production/app")
     assert json.loads(stored["SecretString"]) == values.values()
@@ -238,7 +239,7 @@ def test_a_changed_value_rewrites_only_that_key_and_keeps_other_secret_keys(
         "ADDED_BY_HAND": "kept",
     }
     status = {line.split()[0]: line.split()[3] for line in result.err.splitlines()[1:12]}
-    assert (status["DEBUG"], status["DJANGO_SECRET_KEY"], status["DATABASE_URL"]) == (
+    assert (status["DEBUG"], status["DJANGO_SECRET_KEY"], status["SENTRY_DSN"]) == (
         "updated",
         "updated",
         "unchanged",
@@ -255,10 +256,8 @@ def test_ecs_blocks_name_every_imported_key_by_arn(
     assert result.blocks == {
         "secrets": [
             {"name": "ALLOWED_HOSTS", "valueFrom": f"{parameter}/ALLOWED_HOSTS"},
-            {"name": "DATABASE_URL", "valueFrom": f"{secret}:DATABASE_URL::"},
             {"name": "DEBUG", "valueFrom": f"{parameter}/DEBUG"},
             {"name": "DJANGO_SECRET_KEY", "valueFrom": f"{secret}:DJANGO_SECRET_KEY::"},
-            {"name": "REDIS_URL", "valueFrom": f"{parameter}/REDIS_URL"},
             {"name": "SENTRY_DSN", "valueFrom": f"{secret}:SENTRY_DSN::"},
             {"name": "STRIPE_PUBLISHABLE_KEY", "valueFrom": f"{parameter}/STRIPE_PUBLISHABLE_KEY"},
             {"name": "WELCOME_MESSAGE", "valueFrom": f"{parameter}/WELCOME_MESSAGE"},
@@ -412,7 +411,28 @@ def test_a_secret_that_is_not_a_json_object_is_not_overwritten(
         ("MONKEY_COUNT", "3", ("config", "no credential in name or value")),
         ("KEYBOARD_LAYOUT", "us", ("config", "no credential in name or value")),
         ("SENTRY_ENVIRONMENT", "production", ("config", "no credential in name or value")),
-        ("REDIS_URL", "redis://user@cache:6379", ("config", "no credential in name or value")),
+        (
+            "CACHE_SERVICE_URL",
+            "redis://user@cache:6379",
+            ("config", "no credential in name or value"),
+        ),
+        (
+            "DATABASE_URL",
+            "postgres://u:p@h/d",
+            (
+                "skipped",
+                "the old platform's database; on ECS the "
+                "task definitions give the new one (the overlay composes DATABASE_URL from it)",
+            ),
+        ),
+        (
+            "REDIS_TLS_URL",
+            "rediss://:p@h:6380",
+            (
+                "skipped",
+                "the old platform's Redis; on ECS the app secret holds Terraform's REDIS_URL",
+            ),
+        ),
         ("WEIRD_URL", "http://[::1", ("config", "no credential in name or value")),
         (
             "HEROKU_POSTGRESQL_RED_URL",
@@ -462,3 +482,15 @@ def test_every_plan_problem_is_reported_at_once() -> None:
         "A: its value is longer than 4096 characters, the limit of a Standard SSM parameter;"
         " pass --secret A",
     ]
+
+
+def test_the_old_database_url_is_imported_only_when_named(
+    env_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Skipped by default: next to the task definitions' DATABASE_SECRET it would stop the
+    app at start. An app that keeps its database outside AWS names it."""
+    result = import_env(capsys, env_file, "--dry-run", "--secret", "DATABASE_URL")
+    row = next(line for line in result.out.splitlines() if line.startswith("DATABASE_URL "))
+    assert row.split() == [
+        "DATABASE_URL", "secret", "secretsmanager:shop/production/app#DATABASE_URL", "--secret"
+    ]  # fmt: skip

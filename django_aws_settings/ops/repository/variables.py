@@ -25,6 +25,15 @@ PLATFORM_KEYS = {
     "AWS_SECRET_ACCESS_KEY": "static AWS keys would override the ECS task role; use the role",
     "AWS_SESSION_TOKEN": "static AWS keys would override the ECS task role; use the role",
 }
+# The old platform's database and Redis: on ECS the task definitions give the new ones
+# (DATABASE_SECRET, Terraform's REDIS_URL). Imported into the app secret, the old URL would
+# reach the app before them (and DATABASE_URL next to DATABASE_SECRET is refused at start).
+REPLACED_ON_ECS = {
+    "DATABASE_URL": "the old platform's database; on ECS the task definitions give the new "
+    "one (the overlay composes DATABASE_URL from it)",
+    "REDIS_URL": "the old platform's Redis; on ECS the app secret holds Terraform's",
+    "REDIS_TLS_URL": "the old platform's Redis; on ECS the app secret holds Terraform's REDIS_URL",
+}
 PLATFORM_PREFIXES = {
     "HEROKU_": "Heroku metadata or an add-on alias of another key (DATABASE_URL, REDIS_URL)",
     "RENDER_": "set by Render at run time",
@@ -59,6 +68,8 @@ def kind_by_name(name: str) -> tuple[Literal["secret", "skipped"], str] | None:
     upper = name.upper()
     if upper in PLATFORM_KEYS:
         return "skipped", PLATFORM_KEYS[upper]
+    if upper in REPLACED_ON_ECS:
+        return "skipped", REPLACED_ON_ECS[upper]
     for prefix, reason in PLATFORM_PREFIXES.items():
         if upper.startswith(prefix):
             return "skipped", reason
