@@ -94,7 +94,7 @@ def image_plan(
         "requirement_copies": copies,
         "build_packages": sorted({name for need in native for name in need["build"]}),
         "runtime_packages": sorted({name for need in native for name in need["runtime"]}),
-        "native_reasons": [f"{need['package']}: {need['reason']}" for need in native],
+        "native_packages": [need["package"] for need in native],
         "extra_requirements": extra,
         "build_placeholders": dict(sorted(placeholders.items())),
     }

@@ -104,7 +104,7 @@ def test_the_image_plan_follows_the_answered_requirements_file(tmp_path: Path) -
         ],
         "build_packages": ["gcc", "libc6-dev", "libpq-dev"],
         "runtime_packages": ["libpq5"],
-        "native_reasons": ["psycopg2: no wheels (psycopg2-binary has them)"],
+        "native_packages": ["psycopg2"],
         "extra_requirements": ["uvicorn-worker==0.3.0"],  # gunicorn is listed
         "build_placeholders": {
             "DJANGO_SECRET_KEY": "build-only-not-a-secret",
