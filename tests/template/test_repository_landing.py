@@ -139,7 +139,8 @@ def test_beat_keeps_the_scheduler_the_procfile_names(landed: Landed) -> None:
 def test_the_build_context_keeps_every_exclusion_of_the_repository(landed: Landed) -> None:
     own = landed.root / ".dockerignore"
     ours = patterns(landed.text("deploy/Dockerfile.dockerignore"))
-    assert {".env", ".env.*", ".envs", ".git", "*.pem", "*.key"} <= set(ours)
+    # `**/`: dockerignore patterns are anchored at the root; these hold at any depth.
+    assert {"**/.env", "**/.env.*", "**/.envs", ".git", "**/*.pem", "**/*.key"} <= set(ours)
     if own.is_file():
         theirs = patterns(own.read_text())
         assert theirs  # the layout has one with patterns
