@@ -486,7 +486,7 @@ def test_console_script_runs_from_the_installed_wheel(
     installed: Installed, release: Release
 ) -> None:
     out = _run(installed.bin / "django-aws", "--help", cwd=release.scratch, env=installed.env)
-    assert out.startswith("usage: django-aws [-h] {ecs,config,cutover,queues} ...")
+    assert out.startswith("usage: django-aws [-h] {ecs,config,cutover,queues,inspect} ...")
     first = (installed.bin / "django-aws").read_text().splitlines()[0]
     assert first == f"#!{installed.python}"
 
