@@ -2,7 +2,13 @@
 
 The recipe is /work/shared/notes/oci-build.md. No container registry is reachable here, so
 `python:3.11-slim-bookworm` is a stand-in made by mmdebstrap from the machine's own Debian
-mirror and committed under the exact name Docker Hub would give it; builds never pull. All
+mirror and committed under the exact name Docker Hub would give it; builds never pull.
+`python:3.13-slim-bookworm` is one too, made the same way from Debian trixie (13), whose
+python3 is 3.13: bookworm has no 3.13. That is a fair stand-in: the official image is not
+Debian's Python either (it bundles its own CPython built on bookworm), and the generated
+Dockerfile only needs a `python` with headers, venv and pip, and apt-get for the libraries
+its packages build with and load (the native package table's names all exist in trixie
+but libgdal32, trixie's being libgdal36; async_service, the 3.13 build, needs none). All
 container state lives in one folder (`.cache/oci/` in the checkout, gitignored), shared by
 every test session and every `./dev test` of this checkout, so the base image and the
 build's layer cache survive between runs. The package itself is not on an index: its wheel
@@ -40,13 +46,27 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 DEFAULT_ROOT = Path(os.environ.get("DASTEST_OCI_ROOT", REPOSITORY / ".cache" / "oci"))
 
 TOOLS = ("buildah", "podman", "runc", "mmdebstrap")
-# Bump when the base image recipe below changes: the stand-in is rebuilt on next use.
+# Bump when the base image recipe below changes: the stand-ins are rebuilt on next use.
 RECIPE_VERSION = "2"
-# Debian bookworm's python3 is 3.11.2: the only python:<version>-slim-bookworm we can fake.
+# Debian bookworm's python3 is 3.11.2: the default stand-in, the closest to the real image.
 BASE_PYTHON = "3.11"
+# The python:<version>-slim-bookworm images we can fake: the Debian suite whose python3 has
+# that version. Trixie's 3.13 is the only Python >= 3.12 Debian ships (see the docstring).
+STAND_IN_SUITES = {BASE_PYTHON: "bookworm", "3.13": "trixie"}
+# Bump when what only the stand-ins other than bookworm's get changes (bookworm's stamp
+# stays what it always was, so its cached image stays valid).
+SUITE_RECIPE_VERSION = "1"
+# Tools that bring their own CA roots (uv: rustls with webpki's) read this one, the system
+# bundle that holds the host's CAs: the stand-ins other than bookworm's set it when the host
+# adds CAs (an egress proxy's). Bookworm's never did, and needs it for no build it makes.
+_SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # python.org's image ships Python's headers (it builds Python from source), so a Dockerfile
 # that only adds gcc and libpq-dev compiles psycopg2 there: libpython3-dev puts them here.
 BASE_PACKAGES = ("python3", "python3-venv", "python3-pip", "libpython3-dev", "ca-certificates")
+# What python:<v>-slim-bookworm has and a newer suite's apt variant leaves out: trixie's
+# login is no longer Essential, so nothing pulls in passwd (useradd, which the generated
+# Dockerfile runs).
+SUITE_PACKAGES = {"trixie": ("passwd",)}
 RECIPE_LABEL = "dastest.oci-recipe"
 
 BUILD_TIMEOUT = 1200.0
@@ -221,8 +241,8 @@ def base_image_name(python_version: str = BASE_PYTHON) -> str:
 
 
 def _host_debian_sources() -> list[Path]:
-    """The host's enabled apt sources that only need Debian's own keyring (the rootfs has
-    that one): the mirror, and whatever snapshot or proxy it is, stays the same."""
+    """The host's enabled bookworm apt sources that only need Debian's own keyring (the
+    rootfs has that one): the mirror, and whatever snapshot or proxy it is, stays the same."""
     candidates = [_APT_DIR / "sources.list"]
     directory = _APT_DIR / "sources.list.d"
     if directory.is_dir():
@@ -239,6 +259,15 @@ def _host_debian_sources() -> list[Path]:
         if "bookworm" in text and all(key == _DEBIAN_KEYRING for key in keyrings):
             sources.append(path)
     return sources
+
+
+def _suite_sources(suite: str) -> dict[str, str]:
+    """The host's bookworm sources (file name -> text), moved to `suite`: the same mirror,
+    `bookworm-updates` and `bookworm-security` becoming the suite's own."""
+    return {
+        path.name: re.sub(r"\bbookworm\b", suite, path.read_text(errors="replace"))
+        for path in _host_debian_sources()
+    }
 
 
 def _host_apt_options() -> list[Path]:
@@ -262,15 +291,19 @@ def _host_ca_certificates() -> list[Path]:
     return sorted(path for path in _HOST_CA_DIR.rglob("*.crt") if path.is_file())
 
 
-def _recipe_stamp() -> str:
-    """Changes with the recipe and with the host inputs the image copies."""
+def _recipe_stamp(suite: str = "bookworm") -> str:
+    """Changes with the recipe and with the host inputs the image copies (bookworm's is
+    the one it always was: its cached stand-in stays valid)."""
     digest = hashlib.sha256(RECIPE_VERSION.encode())
+    if suite != "bookworm":
+        packages = ",".join(SUITE_PACKAGES.get(suite, ()))
+        digest.update(f"suite={suite}\0{SUITE_RECIPE_VERSION}\0{packages}\0".encode())
     for path in [*_host_debian_sources(), *_host_apt_options(), *_host_ca_certificates()]:
         digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{RECIPE_VERSION}-{digest.hexdigest()[:16]}"
 
 
-def _mmdebstrap_command(target: Path, staging: Path) -> list[str]:
+def _mmdebstrap_command(target: Path, staging: Path, suite: str = "bookworm") -> list[str]:
     certificates = _host_ca_certificates()
     staged = []
     for index, path in enumerate(certificates):
@@ -282,7 +315,7 @@ def _mmdebstrap_command(target: Path, staging: Path) -> list[str]:
         "--mode=root",
         "--variant=apt",
         "--format=tar",
-        f"--include={','.join(BASE_PACKAGES)}",
+        f"--include={','.join((*BASE_PACKAGES, *SUITE_PACKAGES.get(suite, ())))}",
         *(f"--dpkgopt={option}" for option in _SLIM_DPKG_OPTIONS),
         *(f"--aptopt={path}" for path in _host_apt_options()),
     ]
@@ -297,11 +330,17 @@ def _mmdebstrap_command(target: Path, staging: Path) -> list[str]:
         '--customize-hook=ln -sf /usr/bin/python3 "$1/usr/local/bin/python3"',
         # python.org's image lets pip install outside a venv; Debian's marks it external.
         '--customize-hook=rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED',
-        "bookworm",
-        str(target),
-        *(str(path) for path in _host_debian_sources()),
     ]
-    return command
+    if suite == "bookworm":
+        sources = [str(path) for path in _host_debian_sources()]
+    else:  # the host's mirror, its sources moved to the suite (kept as the rootfs's own)
+        sources = []
+        for name, text in _suite_sources(suite).items():
+            moved = staging / "sources" / name
+            moved.parent.mkdir(exist_ok=True)
+            moved.write_text(text)
+            sources.append(str(moved))
+    return [*command, suite, str(target), *sources]
 
 
 # ------------------------------------------------------------------------ wheel server
@@ -473,20 +512,23 @@ class Oci:
     # ------------------------------------------------------------------- base image
 
     def base_image(self, python_version: str = BASE_PYTHON) -> str:
-        """The stand-in for `python:<python_version>-slim-bookworm`, built on first use
-        (about a minute and a half) and again only when the recipe or the host's mirror
-        or CAs change; returns its full name, under which `FROM` finds it."""
-        if python_version != BASE_PYTHON:
+        """The stand-in for `python:<python_version>-slim-bookworm` (3.11: bookworm's
+        python3; 3.13: trixie's), built on first use (a minute or two) and again only when
+        the recipe or the host's mirror or CAs change; returns its full name, under which
+        `FROM` finds it."""
+        suite = STAND_IN_SUITES.get(python_version)
+        if suite is None:
+            versions = " and ".join(STAND_IN_SUITES)
             raise OciError(
-                f"python:{python_version}-slim-bookworm is not available here: the stand-in "
-                f"is Debian bookworm's python3 ({BASE_PYTHON}.2), so only python_version "
-                f"{BASE_PYTHON} builds for real"
+                f"python:{python_version}-slim-bookworm is not available here: the stand-ins "
+                f"are Debian's own python3 (bookworm's 3.11, trixie's 3.13), so only "
+                f"python_version {versions} build for real"
             )
         name = base_image_name(python_version)
-        stamp = _recipe_stamp()
+        stamp = _recipe_stamp(suite)
         with _locked(self.root / "base-image.lock"):
             if self._image_label(name, RECIPE_LABEL) != stamp:
-                self._build_base_image(name, stamp)
+                self._build_base_image(name, stamp, suite)
         return name
 
     def _image_label(self, name: str, label: str) -> str | None:
@@ -495,18 +537,21 @@ class Oci:
         template = f'{{{{ index .Labels "{label}" }}}}'
         return self.podman("image", "inspect", "--format", template, name).output.strip()
 
-    def _build_base_image(self, name: str, stamp: str) -> None:
+    def _build_base_image(self, name: str, stamp: str, suite: str = "bookworm") -> None:
         work = self.root / "work"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         rootfs = work / "rootfs.tar"
         try:
             debootstrap = _run(
-                _mmdebstrap_command(rootfs, work), env=os.environ, timeout=1200, cwd=work
+                _mmdebstrap_command(rootfs, work, suite), env=os.environ, timeout=1200, cwd=work
             )
             if debootstrap.returncode != 0:
                 raise OciError(f"mmdebstrap failed:\n{_tail(debootstrap.output)}")
             previous = self.image_config(name, "{{.Id}}") if self.image_exists(name) else None
+            extra_env = []
+            if suite != "bookworm" and _host_ca_certificates():
+                extra_env = ["--env", f"SSL_CERT_FILE={_SYSTEM_CA_BUNDLE}"]
             container = unique_name("base")
             self.buildah("from", "--name", container, "scratch")
             try:
@@ -516,6 +561,7 @@ class Oci:
                     "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                     "--env", "LANG=C.UTF-8",
                     "--env", f"PYTHON_VERSION={self._debian_python(container)}",
+                    *extra_env,
                     "--cmd", "python3",
                     "--label", f"{RECIPE_LABEL}={stamp}",
                     container,

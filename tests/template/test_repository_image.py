@@ -2,28 +2,30 @@
 run as ECS runs it.
 
 Each repository gets the template as a new user lands it (a non-interactive `copier
-copy`), then the one step the copy's message asks for: the package appended to the
-requirements file the Dockerfile installs, with the extras the message names (the wheel of
-this checkout, served on loopback, stands in for the release). Untracked secrets and local
-state are planted next to the code, as a developer's working tree has them. buildah builds
-deploy/Dockerfile with its own ignore file (tests/support/oci.py: the
-python:3.11-slim-bookworm stand-in, the RDS CA bundle URL pointed at a loopback file).
-Then, from the built image: its user, its files (nothing any ignore file excludes), and
-the exact `command` of each task definition in a container (host network, read-only root,
-/tmp only): migrate against a TLS-only PostgreSQL verified with the bundle the image
-holds, gunicorn answering the ALB's health check and the app's page, a Celery worker
-consuming from the real Redis, beat with django-celery-beat's DatabaseScheduler.
-
-async_service is not built here: its pyproject.toml requires Python >=3.12, and the only
-base image this machine can make is Debian bookworm's Python 3.11 (no registry is
-reachable), so its dependencies cannot be installed in any image built here. Only the
-lighter tests cover it (test_repository_landing.py, test_repository_pr_tests.py).
+copy`), then the one step the copy's message asks for, with the extras the message names
+(the wheel of this checkout, served on loopback, stands in for the release): pip users
+append the package to the requirements file the Dockerfile installs, uv users (async_service)
+run `uv add`, which records it in pyproject.toml and uv.lock, the lock the Dockerfile's
+`uv sync --locked` installs from. Untracked secrets and local state are planted next to the
+code, as a developer's working tree has them. buildah builds deploy/Dockerfile with its own
+ignore file (tests/support/oci.py: the python:3.11-slim-bookworm stand-in, or the 3.13 one
+for async_service, which requires Python >=3.12; the RDS CA bundle URL pointed at a
+loopback file). Then, from the built image: its user, its files (nothing any ignore file
+excludes), and the exact `command` of each task definition in a container (host network,
+read-only root, /tmp only): migrate against a TLS-only PostgreSQL verified with the bundle
+the image holds, gunicorn answering the ALB's health check and the app's page (WSGI, or
+ASGI through uvicorn-worker for async_service), a Celery worker consuming from the real
+Redis and running the app's task, beat with django-celery-beat's DatabaseScheduler.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,10 +37,10 @@ import pytest
 import yaml
 from psycopg import sql
 from support.moto_server import Aws, MotoServer
-from support.oci import Container, Oci
+from support.oci import BASE_PYTHON, Container, Oci
 from support.postgres import TlsPostgres
 from support.processes import free_port, http_request, unique_name
-from support.sample_repos import land
+from support.sample_repos import find_python, land
 from support.template import (
     ALB_HEALTH_CHECK,
     ANSWERS_FILE,
@@ -53,25 +55,34 @@ from support.template import (
     media_signing,
 )
 
-pytestmark = pytest.mark.slow  # builds two images (minutes cold, seconds cached)
+pytestmark = pytest.mark.slow  # builds three images (minutes cold, seconds cached)
 
-IMAGE_REPOSITORIES = ("api_platform", "cms_site")
-# cms_site's runtime.txt asks for Python 3.12; the only stand-in base image here is
-# bookworm's 3.11, so it builds with the Dockerfile's own build argument PYTHON_VERSION=3.11
-# (its dependencies allow 3.11). Everything else about the build is what the user runs.
-BUILD_ARGS: dict[str, dict[str, str]] = {"api_platform": {}, "cms_site": {"PYTHON_VERSION": "3.11"}}
+IMAGE_REPOSITORIES = ("api_platform", "cms_site", "async_service")
+# cms_site's runtime.txt asks for Python 3.12, and async_service's requires-python (>=3.12)
+# records 3.12 too; there is no 3.12 stand-in base image here (no registry is reachable:
+# support/oci.py fakes bookworm's 3.11 and trixie's 3.13). So both build with the
+# Dockerfile's own build argument PYTHON_VERSION: cms_site 3.11 (its dependencies allow
+# it), async_service 3.13 (the only stand-in >=3.12). Everything else about the build is
+# what the user runs.
+BUILD_ARGS: dict[str, dict[str, str]] = {
+    "api_platform": {},
+    "cms_site": {"PYTHON_VERSION": "3.11"},
+    "async_service": {"PYTHON_VERSION": "3.13"},
+}
 DOMAIN = "app.example.com"  # the sample repositories' `domain` answer (support.sample_repos)
 USERS = {"Host": DOMAIN, "X-Forwarded-Proto": "https"}  # a user's request behind the ALB
 # What each app serves to a user, and what the migrate task must leave in the database.
 PAGES = {
     "api_platform": ("/api/ping/", b'{"status": "ok"}'),
     "cms_site": ("/", b"<h1>Welcome</h1>"),
+    "async_service": ("/status/", b'{"status": "ok"}'),  # an async view, under uvicorn
 }
 TABLES = {
     "api_platform": {"django_celery_beat_periodictask", "django_celery_beat_intervalschedule"},
     # heroku.yml's createcachetable runs too, with nothing to create: the overlay's CACHES
     # is the environment's Redis (REDIS_URL), not the app's database cache.
     "cms_site": {"django_content_type", "django_migrations"},
+    "async_service": {"django_content_type", "django_migrations"},
 }
 KEY = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----\n"
 # Files a developer's working tree holds and no image may: untracked secrets and local state.
@@ -103,15 +114,65 @@ def package_extras(answers: Mapping[str, Any]) -> str:
     return env.from_string(questions["package_extras"]["default"]).render(answers)
 
 
-def add_package(root: Path, requirement_url: str) -> str:
+def add_package(root: Path, requirement_url: str, uv: Path | None) -> str:
     """What the message after `copier copy` says, the pin replaced by the served wheel:
-    `echo 'django-aws-settings[<extras>] @ <url>' >> <requirements_file>`."""
+    `echo 'django-aws-settings[<extras>] @ <url>' >> <requirements_file>` for pip,
+    `uv add 'django-aws-settings[<extras>] @ <url>'` for uv."""
     answers = yaml.safe_load((root / ANSWERS_FILE).read_text())
-    assert answers["dependency_manager"] == "pip"
     line = f"django-aws-settings[{package_extras(answers)}] @ {requirement_url}"
+    if answers["dependency_manager"] == "uv":
+        assert uv is not None
+        uv_add(root, uv, answers, line)
+        return line
+    assert answers["dependency_manager"] == "pip"
     with (root / answers["requirements_file"]).open("a") as requirements:
         requirements.write(line + "\n")
     return line
+
+
+def uv_add(root: Path, uv: Path, answers: Mapping[str, Any], requirement: str) -> None:
+    """`uv add <requirement>` in the repository, as its developer runs it: the lock is
+    resolved against PyPI and the project's .venv synced, with the Python the answers
+    record (this machine's pyenv one; uv downloads none)."""
+    if answers["server"] == "asgi":  # the message's "Also add uvicorn-worker": it has it
+        assert "uvicorn-worker" in (root / "pyproject.toml").read_text()
+    env = {
+        **os.environ,
+        "UV_PYTHON": str(find_python(answers["python_version"])),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NATIVE_TLS": "1",  # the machine's CAs (an egress proxy's), as pip trusts them
+        "UV_CACHE_DIR": str(REPO_ROOT / ".cache" / "uv"),
+    }
+    env.pop("VIRTUAL_ENV", None)
+    done = subprocess.run(
+        [str(uv), "add", requirement],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert requirement.split(" @ ")[1] in (root / "uv.lock").read_text()
+
+
+@pytest.fixture(scope="module")
+def uv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """uv, pip-installed into a virtualenv of its own: the version the generated
+    Dockerfile installs (its `uv==` pin), so the lock it writes is the one the build reads."""
+    dockerfile = (REPO_ROOT / "template" / "deploy" / "Dockerfile.jinja").read_text()
+    match = re.search(r"\buv==([0-9][0-9.]*)", dockerfile)
+    assert match is not None
+    venv = tmp_path_factory.mktemp("uv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", f"uv=={match.group(1)}"],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return venv / "bin" / "uv"
 
 
 def plant(root: Path) -> None:
@@ -151,11 +212,15 @@ def image(
     name: str = request.param
     root = land(tmp_path_factory.mktemp("image"), name)
     tag = f"localhost/dastest/{name.replace('_', '-')}:latest"
+    # The stand-in its FROM names (the conftest fixture made only the default one).
+    oci.base_image(BUILD_ARGS[name].get("PYTHON_VERSION", BASE_PYTHON))
+    answers = yaml.safe_load((root / ANSWERS_FILE).read_text())
+    uv = request.getfixturevalue("uv") if answers["dependency_manager"] == "uv" else None
     # The RDS CA bundle stand-in is the CA that signed the TLS-only PostgreSQL's
     # certificate, so the database is verified exactly as on RDS: the image's own bundle.
     ca_bundle = tls_postgres.ca_path.read_bytes()
     with oci.wheel_server({"global-bundle.pem": ca_bundle}) as served:
-        requirement = add_package(root, served.wheel_url)
+        requirement = add_package(root, served.wheel_url, uv)
         commit_all(root, "Add django-aws-settings")
         plant(root)
         started = time.monotonic()
@@ -446,4 +511,29 @@ def test_worker_runs_the_apps_task_and_beat_schedules_it_from_the_database(
             )
             assert "DatabaseScheduler" in beat.logs()
             assert beat.stop(grace=30) == 0, beat.logs()
+        assert worker.stop(grace=60) == 0, worker.logs()
+
+
+@pytest.mark.parametrize("image", ["async_service"], indirect=True)  # Celery, no beat
+def test_worker_runs_the_async_apps_task(oci: Oci, deployment: Deployment, migrated: str) -> None:
+    tag = deployment.image.tag
+    left, right = secrets.randbelow(10**6), secrets.randbelow(10**6)
+    with oci.run_container(
+        tag, deployment.command("worker", "default"), deployment.env("worker", "default"),
+        detach=True,
+    ) as worker:  # fmt: skip
+        wait_for(lambda: "ready." in worker.logs(), worker, what="the worker ready")
+        enqueue = f"from service.tasks import add; add.delay({left}, {right})"
+        exit_code, output = oci.run_container(
+            tag,
+            ["python", "manage.py", "shell", "-c", enqueue],
+            deployment.env("worker", "default"),
+        )
+        assert exit_code == 0, output
+        done = re.compile(rf"Task service\.tasks\.add\[[^\]]+\] succeeded in \S+: {left + right}\b")
+        wait_for(
+            lambda: done.search(worker.logs()) is not None,
+            worker,
+            what="the worker running the task",
+        )
         assert worker.stop(grace=60) == 0, worker.logs()
