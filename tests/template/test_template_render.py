@@ -540,6 +540,8 @@ BAD_VALUES = [
      "Expected a list of plain flags and values, such as [--max-tasks-per-child, \"100\"]."),
     ("celery_worker_flags", ["--x", "$(reboot)"],
      "Expected a list of plain flags and values, such as [--max-tasks-per-child, \"100\"]."),
+    ("celery_beat_flags", ["--max-interval", "60 && reboot"],
+     "Expected a list of plain flags and values, such as [--max-interval, \"60\"]."),
     ("web_flags", ["--timeout", "60; reboot"],
      "Expected a list of plain flags and values, such as [--timeout, \"60\"]."),
     ("release_commands", "python manage.py migrate",

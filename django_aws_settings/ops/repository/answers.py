@@ -59,6 +59,9 @@ def stated_answers(facts: Mapping[str, Any]) -> dict[str, Any]:
         answers["celery_beat"] = beat is not None or any(w.get("embeds_beat") for w in workers)
     if beat and beat.get("scheduler"):
         answers["celery_beat_scheduler"] = beat["scheduler"]
+    beat_flags = _beat_flags(beat["flags"]) if beat else []
+    if beat_flags:
+        answers["celery_beat_flags"] = beat_flags
     if workers:
         answers.update(_worker_answers(workers[0]))
     web = processes.get("web")
@@ -72,6 +75,27 @@ def stated_answers(facts: Mapping[str, Any]) -> dict[str, Any]:
     if aliases:
         answers["env_aliases"] = aliases
     return answers
+
+
+# Beat keeps its schedule file in /tmp (the root filesystem is read-only on ECS) and
+# runs in the foreground: a Procfile's own file or detach flags do not apply there.
+_BEAT_FLAGS_REPLACED = ("-s", "--schedule", "--detach", "--pidfile", "-f", "--logfile")
+
+
+def _beat_flags(flags: list[str]) -> list[str]:
+    """The beat process's other flags, without those the task definition decides."""
+    kept: list[str] = []
+    skip_value = False
+    for flag in flags:
+        if skip_value:
+            skip_value = False
+            continue
+        name, has_value, _ = flag.partition("=")
+        if name in _BEAT_FLAGS_REPLACED:
+            skip_value = not has_value and name not in ("--detach",)
+            continue
+        kept.append(flag)
+    return kept
 
 
 def _worker_answers(worker: Mapping[str, Any]) -> dict[str, Any]:

@@ -126,3 +126,16 @@ def test_answers_and_destinations_from_one_small_app(tmp_path: Path) -> None:
         ("FEATURE_FLAG", False, "config"),
         ("PAYMENT_TOKEN", True, "secret"),
     ]
+
+
+def test_beat_keeps_its_flags_but_not_the_schedule_file_or_detaching(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            **APP,
+            "Procfile": "beat: celery -A app beat -l INFO -s /app/celerybeat-schedule "
+            "--pidfile= --max-interval 30 --detach\n",
+        },
+    )
+    answers = stated_answers(repository_facts(root).as_dict())
+    assert answers["celery_beat_flags"] == ["--max-interval", "30"]
