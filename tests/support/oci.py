@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import functools
 import hashlib
 import http.server
@@ -39,7 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple, overload
 
-from .processes import LOOPBACK, NAME_PREFIX, pid_alive, running_as_root, unique_name
+from .processes import LOOPBACK, NAME_PREFIX, file_lock, pid_alive, running_as_root, unique_name
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 # Override with DASTEST_OCI_ROOT (for instance a roomier disk); the default survives runs.
@@ -218,19 +217,6 @@ def write_storage_config(root: Path) -> dict[str, str]:
         "CONTAINERS_REGISTRIES_CONF": str(root / "registries.conf"),
         "BUILDAH_ISOLATION": "chroot",
     }
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive flock, so concurrent sessions (xdist workers, two `./dev test`) build
-    the base image once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # ------------------------------------------------------------------------ base image
@@ -526,7 +512,7 @@ class Oci:
             )
         name = base_image_name(python_version)
         stamp = _recipe_stamp(suite)
-        with _locked(self.root / "base-image.lock"):
+        with file_lock(self.root / "base-image.lock"):
             if self._image_label(name, RECIPE_LABEL) != stamp:
                 self._build_base_image(name, stamp, suite)
         return name

@@ -6,14 +6,12 @@ installs (kept between runs under .cache/), and bash as GitHub's runner calls it
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import yaml
 
 from django_aws_settings.ops.repository import repository_facts
 
+from .processes import file_lock
 from .template import REPO_ROOT, commit_all, git, render
 
 SAMPLE_REPOS = REPO_ROOT / "tests" / "sample_repos"
@@ -232,7 +231,7 @@ def workflow_venv(root: Path) -> Path:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     venv = VENV_CACHE / f"{root.name}-{digest.hexdigest()[:16]}"
     VENV_CACHE.mkdir(parents=True, exist_ok=True)
-    with _locked(VENV_CACHE / f"{root.name}.lock"):
+    with file_lock(VENV_CACHE / f"{root.name}.lock"):
         if (venv / ".installed").is_file():
             return venv
         for stale in VENV_CACHE.glob(f"{root.name}-*"):
@@ -255,14 +254,3 @@ def workflow_venv(root: Path) -> Path:
             )
         (venv / ".installed").write_text(done.stdout)
     return venv
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One builder per virtualenv at a time (xdist workers, or two checkouts' runs)."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
