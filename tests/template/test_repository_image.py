@@ -20,6 +20,7 @@ Redis and running the app's task, beat with django-celery-beat's DatabaseSchedul
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -422,6 +423,31 @@ def wait_for(
     pytest.fail(f"no {what} within {timeout:.0f} s:\n{container.logs()}")
 
 
+@contextlib.contextmanager
+def ready_worker(oci: Oci, deployment: Deployment) -> Iterator[Container]:
+    """The default queue's worker, started from its task definition and ready."""
+    with oci.run_container(
+        deployment.image.tag,
+        deployment.command("worker", "default"),
+        deployment.env("worker", "default"),
+        detach=True,
+    ) as worker:
+        wait_for(lambda: "ready." in worker.logs(), worker, what="the worker ready")
+        yield worker
+
+
+def django_shell(oci: Oci, deployment: Deployment, role: str, code: str) -> None:
+    """`manage.py shell -c code` in a one-off container of the image with `role`'s
+    environment: what `ecs run-task` or `ecs execute-command` would do."""
+    queue = "default" if role == "worker" else None
+    exit_code, output = oci.run_container(
+        deployment.image.tag,
+        ["python", "manage.py", "shell", "-c", code],
+        deployment.env(role, queue),
+    )
+    assert exit_code == 0, output
+
+
 def status(port: int, path: str, headers: Mapping[str, str]) -> int:
     try:
         return http_request(port, path, headers, timeout=5).status
@@ -467,20 +493,11 @@ def test_worker_runs_the_apps_task_and_beat_schedules_it_from_the_database(
 ) -> None:
     tag = deployment.image.tag
     note = secrets.token_hex(4)
-    with oci.run_container(
-        tag, deployment.command("worker", "default"), deployment.env("worker", "default"),
-        detach=True,
-    ) as worker:  # fmt: skip
-        wait_for(lambda: "ready." in worker.logs(), worker, what="the worker ready")
-        # Enqueued as the app enqueues it (its own Celery app, its settings), in a one-off
-        # container of the same image: what `ecs run-task` or `ecs execute-command` would do.
-        enqueue = f"from api.tasks import heartbeat; heartbeat.delay({note!r})"
-        exit_code, output = oci.run_container(
-            tag,
-            ["python", "manage.py", "shell", "-c", enqueue],
-            deployment.env("worker", "default"),
+    with ready_worker(oci, deployment) as worker:
+        # Enqueued as the app enqueues it (its own Celery app, its settings).
+        django_shell(
+            oci, deployment, "worker", f"from api.tasks import heartbeat; heartbeat.delay({note!r})"
         )
-        assert exit_code == 0, output
         wait_for(
             lambda: "succeeded in" in worker.logs() and f"'alive: {note}'" in worker.logs(),
             worker,
@@ -494,10 +511,7 @@ def test_worker_runs_the_apps_task_and_beat_schedules_it_from_the_database(
             "PeriodicTask.objects.create(name='heartbeat', task='api.tasks.heartbeat',"
             " interval=every, args='[\"beat\"]')"
         )
-        exit_code, output = oci.run_container(
-            tag, ["python", "manage.py", "shell", "-c", schedule], deployment.env("beat")
-        )
-        assert exit_code == 0, output
+        django_shell(oci, deployment, "beat", schedule)
         with oci.run_container(
             tag, deployment.command("beat"), deployment.env("beat"), detach=True
         ) as beat:
@@ -516,20 +530,11 @@ def test_worker_runs_the_apps_task_and_beat_schedules_it_from_the_database(
 
 @pytest.mark.parametrize("image", ["async_service"], indirect=True)  # Celery, no beat
 def test_worker_runs_the_async_apps_task(oci: Oci, deployment: Deployment, migrated: str) -> None:
-    tag = deployment.image.tag
     left, right = secrets.randbelow(10**6), secrets.randbelow(10**6)
-    with oci.run_container(
-        tag, deployment.command("worker", "default"), deployment.env("worker", "default"),
-        detach=True,
-    ) as worker:  # fmt: skip
-        wait_for(lambda: "ready." in worker.logs(), worker, what="the worker ready")
-        enqueue = f"from service.tasks import add; add.delay({left}, {right})"
-        exit_code, output = oci.run_container(
-            tag,
-            ["python", "manage.py", "shell", "-c", enqueue],
-            deployment.env("worker", "default"),
+    with ready_worker(oci, deployment) as worker:
+        django_shell(
+            oci, deployment, "worker", f"from service.tasks import add; add.delay({left}, {right})"
         )
-        assert exit_code == 0, output
         done = re.compile(rf"Task service\.tasks\.add\[[^\]]+\] succeeded in \S+: {left + right}\b")
         wait_for(
             lambda: done.search(worker.logs()) is not None,
