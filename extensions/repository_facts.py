@@ -123,8 +123,15 @@ def _migrate_command(release_commands: list[str]) -> list[str]:
 def _image(
     destination: str | PurePath, dependency_manager: str, requirements_file: str, server: str
 ) -> dict[str, Any]:
-    """What deploy/Dockerfile needs: requirement files, Debian packages, placeholders."""
-    root = _root(destination)
+    """What deploy/Dockerfile (and the PR workflow's placeholders) need: requirement files,
+    Debian packages, placeholders; read once per render."""
+    return _image_plan(_root(destination), dependency_manager, requirements_file, server)
+
+
+@cache
+def _image_plan(
+    root: str, dependency_manager: str, requirements_file: str, server: str
+) -> dict[str, Any]:
     facts = _facts(root)
     plan: dict[str, Any] = importlib.import_module(f"{MODULE}.image").image_plan(
         Path(root),
