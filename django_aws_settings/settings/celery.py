@@ -8,6 +8,7 @@ handed to a second worker. With nothing set in development, tasks run eagerly in
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ RESULT_BACKEND_VARIABLE = "CELERY_RESULT_BACKEND"
 ROUTES_VARIABLE = "CELERY_TASK_ROUTES"
 QUEUES_VARIABLE = "CELERY_QUEUES"  # every queue some worker consumes, comma-separated
 DEFAULT_QUEUE_VARIABLE = "CELERY_DEFAULT_QUEUE"
+# JSON object: Celery queue name -> SQS queue URL (Terraform's output), for predefined_queues.
+SQS_QUEUE_URLS_VARIABLE = "CELERY_SQS_QUEUE_URLS"
+SQS_QUEUE_PREFIX_VARIABLE = "CELERY_SQS_QUEUE_PREFIX"
 # Heroku and Render apps usually share one Redis between the cache and the broker.
 BROKER_FALLBACK_VARIABLES = ("REDIS_URL", "CACHE_URL")
 
@@ -45,7 +49,10 @@ DEFAULT_RESULT_EXPIRES = 86_400
 # Above kombu's 1 s BRPOP timeout, so an idle worker's blocking read never times out.
 DEFAULT_REDIS_SOCKET_TIMEOUT = 5.0
 DEFAULT_SQS_POLLING_INTERVAL = 1.0
-SQS_WAIT_TIME_SECONDS = 10  # long polling: fewer empty (billed) ReceiveMessage calls
+# Long polling at SQS's maximum: an idle worker makes 3 (billed) ReceiveMessage calls a
+# minute per queue instead of one per polling interval, and a message arriving during the
+# wait is returned at once, so latency does not suffer.
+SQS_WAIT_TIME_SECONDS = 20
 SQS_MAX_VISIBILITY_TIMEOUT = 43_200  # 12 hours, SQS's limit
 # Upper bounds far above sane values: a task running a day or results kept for a month.
 MAX_TIME_LIMIT = 86_400
@@ -57,6 +64,10 @@ QUEUE_NAME_LIMIT = 80  # SQS's limit, prefix included; applied to Redis too for 
 EXPECTED_BROKER = "a redis://, rediss:// or sqs:// URL"
 EXPECTED_QUEUE = (
     f"a queue name of letters, digits, '-' and '_' (at most {QUEUE_NAME_LIMIT} characters)"
+)
+EXPECTED_QUEUE_URLS = (
+    'a JSON object of Celery queue -> SQS queue URL, such as {"default": '
+    '"https://sqs.eu-west-1.amazonaws.com/123456789012/shop-production-default"}'
 )
 EXPECTED_ROUTES = (
     "comma-separated task=queue pairs such as app.tasks.send_email=emails,reports.tasks.*=reports"
@@ -311,6 +322,13 @@ def _result_backend(r: Reader, broker: _Broker | None) -> tuple[str | None, bool
         return None, False
     if not _readable_by_celery(r, RESULT_BACKEND_VARIABLE, value):
         return None, False
+    if url_scheme(value) == "sqs":
+        r.problem(
+            RESULT_BACKEND_VARIABLE,
+            "expected a result backend (a redis:// or rediss:// URL, django-db, or disabled), "
+            "got an sqs:// URL; SQS is only a broker and cannot store task results",
+        )
+        return None, False
     if is_redis_url(value):
         url = redis_url(r, RESULT_BACKEND_VARIABLE, value)
         return (None, False) if url is None else (url.url, url.tls)
@@ -397,10 +415,10 @@ def _routes(r: Reader) -> dict[str, dict[str, str]]:
 
 
 def _sqs_options(r: Reader, visibility: int, queues: _Queues) -> dict[str, Any]:
-    prefix = r.text("CELERY_SQS_QUEUE_PREFIX", "") or ""
+    prefix = r.text(SQS_QUEUE_PREFIX_VARIABLE, "") or ""
     if not _QUEUE_PREFIX.fullmatch(prefix):
         r.problem(
-            "CELERY_SQS_QUEUE_PREFIX",
+            SQS_QUEUE_PREFIX_VARIABLE,
             f"expected letters, digits, '-' and '_' (at most {QUEUE_NAME_LIMIT - 1} characters)",
         )
     else:
@@ -409,7 +427,7 @@ def _sqs_options(r: Reader, visibility: int, queues: _Queues) -> dict[str, Any]:
         too_long = sorted({n for n in names if len(prefix) + len(n) > QUEUE_NAME_LIMIT})
         if too_long:
             r.problem(
-                "CELERY_SQS_QUEUE_PREFIX",
+                SQS_QUEUE_PREFIX_VARIABLE,
                 f"makes SQS queue names longer than {QUEUE_NAME_LIMIT} characters for "
                 f"{', '.join(too_long)}",
             )
@@ -427,4 +445,59 @@ def _sqs_options(r: Reader, visibility: int, queues: _Queues) -> dict[str, Any]:
     }
     if region is not None:
         options["region"] = region
+    urls = _sqs_queue_urls(r, prefix, _consumed_queues(r, queues))
+    if urls:
+        # kombu then neither lists nor creates queues (no sqs:ListQueues, GetQueueUrl or
+        # CreateQueue for the task role): it keys predefined queues by prefix + name.
+        options["predefined_queues"] = {
+            f"{prefix}{queue}": {"url": url} for queue, url in urls.items()
+        }
     return options
+
+
+def _consumed_queues(r: Reader, queues: _Queues) -> list[str]:
+    """Every queue tasks are sent to or a worker reads: default, routed, CELERY_QUEUES."""
+    names = [queues.default, *(route["queue"] for route in queues.routes.values())]
+    names += [name for name in r.items(QUEUES_VARIABLE) if _valid_queue(name)]
+    return list(dict.fromkeys(names))
+
+
+def _sqs_queue_urls(r: Reader, prefix: str, consumed: list[str]) -> dict[str, str]:
+    """CELERY_SQS_QUEUE_URLS checked: a JSON object naming every consumed queue, each URL
+    ending in the SQS queue's own name (prefix + Celery queue, as Terraform names it)."""
+    value = r.text(SQS_QUEUE_URLS_VARIABLE)
+    if value is None:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or not parsed:
+        r.problem(
+            SQS_QUEUE_URLS_VARIABLE,
+            f"expected {EXPECTED_QUEUE_URLS}, got {r.shown(SQS_QUEUE_URLS_VARIABLE, value)}",
+        )
+        return {}
+    urls: dict[str, str] = {}
+    for queue, url in parsed.items():
+        name = url.rsplit("/", 1)[-1] if isinstance(url, str) else ""
+        if not _valid_queue(queue) or not isinstance(url, str):
+            r.problem(SQS_QUEUE_URLS_VARIABLE, f"expected {EXPECTED_QUEUE_URLS}")
+            return {}
+        if url_scheme(url) not in ("https", "http") or name != f"{prefix}{queue}":
+            r.problem(
+                SQS_QUEUE_URLS_VARIABLE,
+                f"maps queue {queue!r} to a URL that does not end in /{prefix}{queue} "
+                f"(SQS queue names are {SQS_QUEUE_PREFIX_VARIABLE} + the Celery queue)",
+            )
+            return {}
+        urls[queue] = url
+    missing = [name for name in consumed if name not in urls]
+    if missing:
+        r.problem(
+            SQS_QUEUE_URLS_VARIABLE,
+            f"has no URL for {', '.join(missing)}, where CELERY_DEFAULT_QUEUE, "
+            f"CELERY_TASK_ROUTES or CELERY_QUEUES send or read tasks",
+        )
+        return {}
+    return urls

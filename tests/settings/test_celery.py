@@ -214,7 +214,7 @@ def test_sqs_broker_uses_the_region_and_no_result_backend() -> None:
         "region": "eu-west-1",
         "visibility_timeout": 3600,
         "polling_interval": 0.0,
-        "wait_time_seconds": 10,
+        "wait_time_seconds": 20,
         "queue_name_prefix": "shop-prod-",
     }
     assert "CELERY_BROKER_USE_SSL" not in settings
