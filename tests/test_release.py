@@ -365,6 +365,9 @@ def test_wheel_holds_the_package_and_nothing_else(release: Release) -> None:
     } <= package
     assert [n for n in names if n.split("/")[0] in {"tests", "bench", "template", "examples"}] == []
     assert f"\nVersion: {VERSION}\n" in metadata
+    # The licence the metadata declares travels with the wheel.
+    assert "\nLicense-Expression: MIT\n" in metadata
+    assert f"django_aws_settings-{VERSION}.dist-info/licenses/LICENSE" in names
     assert "django-aws = django_aws_settings.ops.cli:main" in entry_points.decode()
 
 
@@ -377,7 +380,7 @@ def test_sdist_holds_what_the_wheel_is_built_from_and_no_tests(release: Release)
             member.name.removeprefix(prefix) for member in sdist.getmembers() if member.isfile()
         }
     assert _package_files() <= names
-    assert {"pyproject.toml", "README.md", "CHANGELOG.md", "PKG-INFO"} <= names
+    assert {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "PKG-INFO"} <= names
     top = {name.split("/")[0] for name in names}
     assert top & {"tests", "bench", "template", "examples", ".github"} == set()
 
