@@ -25,6 +25,14 @@ LOCAL_CACHES = (
 )
 WEAK_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca")
 REDIS_CACHES = ("django.core.cache.backends.redis.RedisCache", "django_redis.cache.RedisCache")
+# Email backends that deliver nothing: the message is printed, kept in memory or dropped.
+UNDELIVERED_EMAIL = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+)
+SMTP_EMAIL = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def _production() -> bool:
@@ -362,6 +370,31 @@ def _longest_time_limit(default: object, broker: str) -> tuple[float | None, str
     if name is not None and (longest is None or limits[name] > longest):
         return limits[name], name
     return longest, None
+
+
+@register()
+def check_email_backend(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    backend = str(getattr(settings, "EMAIL_BACKEND", SMTP_EMAIL))
+    host = str(getattr(settings, "EMAIL_HOST", "") or "").strip().lower()
+    if not _production():
+        return []
+    if backend in UNDELIVERED_EMAIL:
+        problem = f"EMAIL_BACKEND is {backend.rsplit('.', 2)[-2]} in production."
+    elif backend == SMTP_EMAIL and host in ("", "localhost", "127.0.0.1", "::1"):
+        # Django's default: SMTP on localhost, where a container has no mail server.
+        problem = f"EMAIL_BACKEND is SMTP with EMAIL_HOST {host!r} in production."
+    else:
+        return []
+    return [
+        Warning(
+            problem,
+            hint="Password resets and error mails never leave the task. Set "
+            "DJANGO_AWS_EMAIL=ses (the email answer ses), or EMAIL_HOST to your provider.",
+            id=f"{_ID}W016",
+        )
+    ]
 
 
 @register()
