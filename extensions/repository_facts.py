@@ -31,6 +31,9 @@ READER = CHECKOUT / "django_aws_settings" / "ops" / "repository"
 # One name per checkout: `copier update` loads the old and the new release in one process.
 MODULE = "_django_aws_repository_facts_" + hashlib.sha256(str(READER).encode()).hexdigest()[:12]
 ANSWERS_FILE = ".copier-answers.django-aws.yml"
+# The cost estimate (docs/aws/README.md's "What it costs"), standard library only too.
+COST = CHECKOUT / "django_aws_settings" / "ops" / "cost"
+COST_MODULE = "_django_aws_cost_" + hashlib.sha256(str(COST).encode()).hexdigest()[:12]
 UPDATE_COPIES = ("copier._main.old_copy.", "copier._main.new_copy.")
 
 
@@ -93,6 +96,7 @@ class RepositoryFacts(Extension):
         environment.globals["migrate_command"] = _migrate_command
         environment.globals["repository_variables"] = _variables
         environment.globals["repository_retired"] = _retired
+        environment.globals["repository_cost"] = _cost
 
 
 def _variables(destination: str | PurePath, env_aliases: str, project: str) -> list[Any]:
@@ -102,6 +106,25 @@ def _variables(destination: str | PurePath, env_aliases: str, project: str) -> l
         facts, env_aliases, project=project
     )
     return rows
+
+
+def _cost(answers: dict[str, Any]) -> str:
+    """The generated README's "What it costs" section for the answers being rendered."""
+    if COST_MODULE not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            COST_MODULE, COST / "__init__.py", submodule_search_locations=[str(COST)]
+        )
+        if spec is None or spec.loader is None:
+            raise UserMessageError(f"django-aws-settings: no cost estimate at {COST}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[COST_MODULE] = module
+        spec.loader.exec_module(module)
+    cost = sys.modules[COST_MODULE]
+    try:
+        section: str = cost.repository_cost(dict(answers))
+    except cost.CostError as error:
+        raise UserMessageError(f"django-aws-settings: {error}") from None
+    return section
 
 
 def _retired(destination: str | PurePath) -> list[Any]:

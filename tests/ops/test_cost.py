@@ -367,10 +367,24 @@ def test_eventbridge_replaces_beat() -> None:
     assert "EventBridge Scheduler" in found
 
 
-def test_express_runs_web_only_behind_the_same_load_balancer() -> None:
-    found = items({**CELERY, "compute": "express"})
+def test_a_redis_result_backend_keeps_elasticache_with_sqs() -> None:
+    found = items({**CELERY, "broker": "sqs", "celery_result_backend": "redis"})
+    assert "ElastiCache Valkey" in found
+
+
+def test_express_runs_web_only_behind_its_own_load_balancer() -> None:
+    answers = {**CELERY, "compute": "express", "media_on_s3": True}
+    (staging,) = estimate(answers).environments
+    found = [line.item for line in staging.lines]
     assert [i for i in found if i.startswith("Fargate")] == ["Fargate web"]
-    assert "Load balancer" in found
+    assert "CloudFront" not in found
+    assert "WAF" not in found
+    (alb,) = [line for line in staging.lines if line.item == "Load balancer"]
+    (ecs,) = [
+        line for line in estimate(CELERY).environments[0].lines if line.item == "Load balancer"
+    ]
+    assert alb.low == ecs.low  # priced as the same load balancer
+    assert alb.detail.endswith("(Express Mode's own)")
 
 
 def test_ses_and_blue_green() -> None:

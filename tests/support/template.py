@@ -148,6 +148,7 @@ TEMPLATE_CHECKOUT: Final = (
     "template_migrations",
     "extensions",
     "django_aws_settings/ops/repository",
+    "django_aws_settings/ops/cost",
 )
 
 

@@ -214,8 +214,10 @@ class _Stack:
     ) -> None:
         self.answers, self.sizing, self.prices, self.traffic = answers, sizing, prices, traffic
         self.hours = prices.hours_per_month
-        express = answers.get("compute", "ecs") == "express"
-        self.celery = bool(answers.get("celery", False)) and not express
+        # ECS Express Mode: one web service behind a load balancer of its own; no
+        # CloudFront, WAF, workers or beat (docs/express.md).
+        self.express = answers.get("compute", "ecs") == "express"
+        self.celery = bool(answers.get("celery", False)) and not self.express
         self.queues: list[str] = (
             [q for q in str(answers.get("celery_queues", "default")).split(",") if q]
             if self.celery
@@ -229,7 +231,13 @@ class _Stack:
         )
         # With SQS, CloudWatch has each queue's depth already: no publisher runs.
         self.queue_metrics = bool(self.queues) and not self.sqs
-        self.cache = not self.sqs or bool(answers.get("channels", False))
+        # Redis where something needs it: the Redis broker or result backend, Channels,
+        # Django's cache in an app without Celery.
+        self.cache = (
+            not self.sqs
+            or answers.get("celery_result_backend", "none") == "redis"
+            or bool(answers.get("channels", False))
+        )
         self.engine = str(answers.get("database_engine", "rds-postgres"))
         self.architecture = str(answers.get("cpu_architecture", "X86_64"))
         self.nat_count = sizing.az_count if sizing.nat_gateway_per_az else 1
@@ -258,7 +266,7 @@ class _Stack:
         return cpu / 1024, memory / 1024
 
     def _fargate(self) -> list[Line]:
-        spot = self.sizing.use_spot
+        spot = self.sizing.use_spot and not self.express
         lines = [self._service("Fargate web", self.sizing.web_min_count, self._web_size(), spot)]
         for queue in self.queues:
             lines.append(
@@ -425,23 +433,31 @@ class _Stack:
         per_second = Decimal(traffic.requests_per_month) / (hours * 3600)
         lcus = max(per_second / 25, traffic.egress_gb / hours)
         alb = cents((prices.rate("alb_hour") + lcus * prices.rate("alb_lcu_hour")) * hours)
-        lines = [
-            Line(
-                "edge",
-                "Load balancer",
-                f"{_number(lcus.quantize(Decimal('0.001')))} LCU on average",
-                alb,
-                alb,
+        detail = f"{_number(lcus.quantize(Decimal('0.001')))} LCU on average"
+        if self.express:
+            detail += " (Express Mode's own)"
+        lines = [Line("edge", "Load balancer", detail, alb, alb)]
+        if not self.express:
+            lines += self._cloudfront()
+        if self.answers.get("media_on_s3", False) or self.answers.get("static_backend") == "s3":
+            s3 = cents(
+                traffic.stored_gb * prices.rate("s3_standard_gb_month")
+                + Decimal(traffic.s3_requests_per_month) / 1000 * prices.rate("s3_get_per_1000")
             )
-        ]
-        cdn = prices.global_
+            gets = f"{traffic.s3_requests_per_month:,} GETs"
+            detail = f"{_number(traffic.stored_gb)} GB stored, {gets}"
+            lines.append(Line("storage", "S3", detail, s3, s3))
+        return lines
+
+    def _cloudfront(self) -> list[Line]:
+        traffic, cdn = self.traffic, self.prices.global_
         requests = Decimal(traffic.requests_per_month)
         cloudfront = cents(
             traffic.egress_gb * cdn["cloudfront_gb_out"]
             + requests / 10_000 * cdn["cloudfront_https_per_10000"]
         )
         detail = f"{_number(traffic.egress_gb)} GB out, {traffic.requests_per_month:,} requests"
-        lines.append(Line("edge", "CloudFront", detail, cloudfront, cloudfront))
+        lines = [Line("edge", "CloudFront", detail, cloudfront, cloudfront)]
         if self.sizing.waf:
             waf = cents(
                 cdn["waf_web_acl_month"]
@@ -449,15 +465,6 @@ class _Stack:
                 + requests / 1_000_000 * cdn["waf_per_million"]
             )
             lines.append(Line("edge", "WAF", f"1 web ACL, {WAF_RULES} rules", waf, waf))
-        if self.answers.get("media_on_s3", False) or self.answers.get("static_backend") == "s3":
-            s3 = cents(
-                traffic.stored_gb * prices.rate("s3_standard_gb_month")
-                + Decimal(traffic.s3_requests_per_month) / 1000 * prices.rate("s3_get_per_1000")
-            )
-            detail = (
-                f"{_number(traffic.stored_gb)} GB stored, {traffic.s3_requests_per_month:,} GETs"
-            )
-            lines.append(Line("storage", "S3", detail, s3, s3))
         return lines
 
     # --------------------------------------------------------------------- operations
@@ -504,14 +511,16 @@ class _Stack:
     def _secret_count(self) -> int:
         """modules/config: app, db-app (+ media-signing-key); the master secret RDS keeps;
         modules/dms: dms-source and dms-target."""
-        count = 3 + (1 if self.answers.get("media_on_s3", False) else 0)
+        signing = self.answers.get("media_on_s3", False) and not self.express
+        count = 3 + (1 if signing else 0)
         return count + (2 if self.answers.get("dms", False) else 0)
 
     def _alarm_count(self) -> int:
-        """modules/observability's alarms for this stack."""
-        sizing = self.sizing
-        count = 5  # target 5xx, load balancer 5xx, latency, unhealthy hosts, CloudFront 5xx
-        count += 1 if sizing.waf else 0
+        """modules/observability's alarms for this stack (and modules/queues' with SQS)."""
+        sizing, count = self.sizing, 0
+        if not self.express:  # Express Mode watches its own load balancer
+            count += 5  # target 5xx, load balancer 5xx, latency, unhealthy hosts, CloudFront 5xx
+            count += 1 if sizing.waf else 0
         count += 2  # database CPU, connections
         count += 1 if self.engine == "rds-postgres" else 0  # free storage
         count += 1 if self.engine == "aurora-serverless" else 0  # ACU
@@ -519,7 +528,8 @@ class _Stack:
         if self.cache:
             burstable = sizing.cache_node_type.startswith("cache.t")
             count += self.cache_nodes * (3 if burstable else 2)
-        count += len(self.queues)  # queue depth
+        # Queue depth; with SQS dead letters, oldest message and depth.
+        count += len(self.queues) * (3 if self.sqs else 1)
         services = 1 + len(self.queues) + (1 if self.beat else 0) + (1 if self.queue_metrics else 0)
         return count + services  # tasks missing, per service
 
