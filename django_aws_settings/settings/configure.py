@@ -29,8 +29,12 @@ from .caches import SOURCE_VARIABLES as CACHE_VARIABLES
 from .caches import caches
 from .celery import SOURCE_VARIABLES as CELERY_VARIABLES
 from .celery import celery_settings
+from .channels import SOURCE_VARIABLES as CHANNEL_VARIABLES
+from .channels import channel_layers, merged_channel_layers, uses_channels
 from .databases import SOURCE_VARIABLES as DATABASE_VARIABLES
 from .databases import databases
+from .email import SOURCE_VARIABLES as EMAIL_VARIABLES
+from .email import email_settings
 from .env import Reader, ResolvedEnviron, resolved
 from .errors import ConfigError, Problems
 from .hosts import SOURCE_VARIABLES as HOST_VARIABLES
@@ -112,6 +116,7 @@ def configure(
         )
 
     media_root = namespace.get("MEDIA_ROOT") or None
+    channels_app = uses_channels(namespace.get("INSTALLED_APPS", []))
     parts = [
         build(SECURITY_VARIABLES, lambda: security_settings(env)),
         build(
@@ -126,6 +131,12 @@ def configure(
             lambda: {"DATABASES": databases(env, base_dir=base_dir)},
         ),
         build(CACHE_VARIABLES, lambda: {"CACHES": caches(env)}),
+        # Only DJANGO_AWS_CHANNELS / CHANNELS_REDIS_URL replace the app's own CHANNEL_LAYERS.
+        build(
+            CHANNEL_VARIABLES,
+            lambda: _nonempty("CHANNEL_LAYERS", channel_layers(env, uses_channels=channels_app)),
+            production_wins=False,
+        ),
         build(
             STORAGE_VARIABLES,
             lambda: {
@@ -135,6 +146,8 @@ def configure(
         ),
         build(CELERY_VARIABLES, lambda: celery_settings(env, required=celery_required)),
         build(MAINTENANCE_VARIABLES, lambda: maintenance_settings(env)),
+        # Written only when the environment names a backend or sender: the app's otherwise.
+        build(EMAIL_VARIABLES, lambda: email_settings(env), production_wins=False),
         # A LOGGING the module wrote (Sentry, extra handlers) is kept unless LOG_* is set.
         build(
             LOG_VARIABLES,
@@ -217,6 +230,8 @@ def _apply(
             value = namespace.get(key, HSTS_SETTINGS[key])
         elif not (part.from_environment or key not in namespace):
             continue
+        elif key == "CHANNEL_LAYERS":
+            value = merged_channel_layers(namespace.get(key, {}), value)
         elif key in ALIASED:
             value = merged_aliases(
                 key,
@@ -227,6 +242,11 @@ def _apply(
         namespace[key] = value
         written.append(key)
     return written
+
+
+def _nonempty(key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """``{key: value}``, or nothing to write when the builder built nothing."""
+    return {key: value} if value else {}
 
 
 def _hsts_given(environ: Mapping[str, str]) -> bool:
