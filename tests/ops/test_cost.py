@@ -367,6 +367,23 @@ def test_eventbridge_replaces_beat() -> None:
     assert "EventBridge Scheduler" in found
 
 
+def test_eventbridge_on_redis_runs_a_one_minute_task_per_invocation() -> None:
+    """Scheduler cannot write to Redis: each run starts the worker's task definition."""
+    answers = {**CELERY, "scheduler": "eventbridge", "environments": ["production"]}
+    (production,) = estimate(answers).environments
+    (line,) = [line for line in production.lines if line.item == "EventBridge Scheduler"]
+    task_minute = web_task("X86_64") / HOURS / 60  # 0.5 vCPU / 1 GB for a minute
+    invocations = Decimal(50_000) / 1_000_000 * P.regional["scheduler_per_million"]
+    assert line.low == cents(invocations + 50_000 * task_minute) == Decimal("20.62")
+    assert cents(line.savings_plan_eligible) == cents(50_000 * task_minute)  # Fargate, on demand
+    (sqs,) = [
+        line
+        for line in estimate({**answers, "broker": "sqs"}).environments[0].lines
+        if line.item == "EventBridge Scheduler"
+    ]
+    assert sqs.low == cents(invocations) == Decimal("0.05")  # SendMessage, no task
+
+
 def test_a_redis_result_backend_keeps_elasticache_with_sqs() -> None:
     found = items({**CELERY, "broker": "sqs", "celery_result_backend": "redis"})
     assert "ElastiCache Valkey" in found
@@ -390,8 +407,9 @@ def test_express_runs_web_only_behind_its_own_load_balancer() -> None:
 def test_ses_and_blue_green() -> None:
     result = estimate({**SMALL, "email": "ses", "deploy_strategy": "blue_green"})
     (ses,) = [line for line in result.environments[0].lines if line.item == "SES"]
-    # staging: 10 % of 10,000 emails at 0.10 per 1,000.
-    assert ses.low == cents(Decimal(1000) / 1000 * P.regional["ses_per_1000"])
+    # staging: 10 % of 10,000 emails at 0.10 per 1,000, and the events queue's KMS key.
+    emails = Decimal(1000) / 1000 * P.regional["ses_per_1000"]
+    assert ses.low == cents(emails + P.regional["kms_key_month"]) == Decimal("1.10")
     assert any("Blue/green" in note for note in result.notes)
 
 

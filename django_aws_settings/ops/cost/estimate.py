@@ -497,16 +497,33 @@ class _Stack:
             detail = f"{tasks:,} tasks x 3 requests + {polls:,} idle polls"
             lines.append(Line("operations", "SQS", detail, amount, amount))
         if self.celery and self.answers.get("scheduler", "beat") == "eventbridge":
-            runs = traffic.scheduled_runs_per_month
-            amount = cents(Decimal(runs) / 1_000_000 * prices.rate("scheduler_per_million"))
-            lines.append(
-                Line("operations", "EventBridge Scheduler", f"{runs:,} invocations", amount, amount)
-            )
+            lines.append(self._scheduler())
         if self.answers.get("email", "app") == "ses":
             emails = traffic.emails_per_month
-            amount = cents(Decimal(emails) / 1000 * prices.rate("ses_per_1000"))
-            lines.append(Line("operations", "SES", f"{emails:,} emails", amount, amount))
+            # modules/email: the bounce and complaint events' queue has its own KMS key.
+            amount = cents(
+                Decimal(emails) / 1000 * prices.rate("ses_per_1000") + prices.rate("kms_key_month")
+            )
+            detail = f"{emails:,} emails, the events' KMS key"
+            lines.append(Line("operations", "SES", detail, amount, amount))
         return lines
+
+    def _scheduler(self) -> Line:
+        """EventBridge Scheduler's invocations; with a Redis broker each one runs a one-off
+        worker task (`manage.py enqueue`), billed Fargate's minimum of one minute."""
+        runs = self.traffic.scheduled_runs_per_month
+        invocations = Decimal(runs) / 1_000_000 * self.prices.rate("scheduler_per_million")
+        if self.sqs:
+            amount = cents(invocations)
+            return Line(
+                "operations", "EventBridge Scheduler", f"{runs:,} invocations", amount, amount
+            )
+        rates = self.prices.fargate(self.architecture)
+        vcpu, memory = WORKER_SIZE
+        tasks = runs * (vcpu * rates["vcpu_hour"] + memory * rates["gb_hour"]) / 60
+        amount = cents(invocations + tasks)
+        detail = f"{runs:,} invocations, each a 1-minute worker task"
+        return Line("operations", "EventBridge Scheduler", detail, amount, amount, tasks)
 
     def _secret_count(self) -> int:
         """modules/config: app, db-app (+ media-signing-key); the master secret RDS keeps;
