@@ -332,6 +332,19 @@ def test_a_bad_flag_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "--paas-bill: expected a number, got 'lots'" in err
 
 
+def test_a_discount_above_one_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = repository(tmp_path, SMALL)
+    assert main(["cost", str(root), "--savings-plan-discount", "20"]) == EXIT_BAD_INPUT
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "django-aws: django-aws-settings: --savings-plan-discount: expected a fraction from "
+        "0 to 1, got 20\n"
+    )
+
+
 # --------------------------------------------------------------------- other features
 
 

@@ -60,15 +60,15 @@ class Assumptions:
     other_share: Decimal = Decimal("0.10")
 
     def __post_init__(self) -> None:
+        # Named as the command's flags (the fractions' flags are their field names).
         for name in ("savings_plan_discount", "spot_discount", "other_share"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
-                raise CostError(
-                    name.replace("_", "-"), f"expected a fraction from 0 to 1, got {value}"
-                )
+                flag = "--" + name.replace("_", "-")
+                raise CostError(flag, f"expected a fraction from 0 to 1, got {value}")
         for name, value in vars(self).items():
             if value < 0:
-                raise CostError(name.replace("_", "-"), f"expected 0 or more, got {value}")
+                raise CostError(name, f"expected 0 or more, got {value}")
 
     def scaled(self, environment: str) -> Assumptions:
         """The traffic this environment sees."""
