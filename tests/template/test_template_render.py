@@ -512,6 +512,36 @@ def test_cli_prints_the_same_request(rendered: Rendered) -> None:
     assert printed == expected
 
 
+def test_runbook_media_commands_parse_and_target_the_media_bucket(rendered: Rendered) -> None:
+    """The runbook's `django-aws media` lines are commands our CLI accepts, aimed at the
+    `media/` prefix of the bucket the Terraform output it reads names; no media, no step."""
+    import shlex
+
+    from django_aws_settings.ops import cli
+
+    runbook = (rendered.root / "docs/aws/cutover-runbook.md").read_text()
+    commands = re.findall(r"^ *(django-aws media \S+ .+)$", runbook, flags=re.MULTILINE)
+    if not rendered.case.media_on_s3:
+        assert "media copy" not in runbook
+        return
+    assert [c.split()[2] for c in commands] == ["copy", "verify"]
+    for command in commands:
+        text = command.replace("<old-media-bucket>", "old-media").replace("$BUCKET", "new-media")
+        parsed = cli.parser().parse_args(shlex.split(text)[1:])
+        assert (parsed.source.url, parsed.destination.url) == (
+            "s3://old-media/",
+            "s3://new-media/media/",
+        )
+    assert "output -raw media_bucket_name)" in runbook
+    for environment in rendered.case.environments:
+        outputs = rendered.root / f"infra/terraform/environments/{environment}/outputs.tf"
+        assert 'output "media_bucket_name"' in outputs.read_text()
+    # The delta run in the window, before the flip.
+    (last_writes,) = [line for line in runbook.splitlines() if line.startswith("| 3 |")]
+    assert "`django-aws media copy` again" in last_writes
+    assert "`django-aws media verify`" in last_writes
+
+
 # ----------------------------------------------------------------------- validators
 
 # One bad value per validated question, and the exact message copier.yml gives for it.
