@@ -16,7 +16,7 @@ import pytest
 
 import django_aws_settings
 from django_aws_settings.ops.cli import EXIT_BAD_INPUT, main
-from django_aws_settings.ops.cost import estimate, prices_for, regions
+from django_aws_settings.ops.cost import estimate, prices_for, regions, repository_cost
 
 PACKAGE = Path(django_aws_settings.__file__).resolve().parent
 COST = PACKAGE / "ops" / "cost"
@@ -281,6 +281,13 @@ def test_an_unknown_region_lists_the_priced_ones(
                    "ap-southeast-2", "ap-northeast-1"):  # fmt: skip
         assert region in err
         assert region in regions()
+
+
+def test_the_readme_section_for_an_unpriced_region_says_why() -> None:
+    """The template still renders; its README names the region and the priced ones."""
+    section = repository_cost({**SMALL, "aws_region": "sa-east-1"})
+    assert section.startswith("## What it costs\n\nNo estimate: aws_region: the price table")
+    assert "has no 'sa-east-1'; it prices us-east-1, " in section
 
 
 def test_no_answers_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -43,5 +43,15 @@ __all__ = [
 
 def repository_cost(answers: Mapping[str, Any]) -> str:
     """The generated README's "What it costs" section for these answers, at the stated
-    default traffic and the sizes the template writes into each terraform.tfvars."""
-    return markdown_report(estimate(answers))
+    default traffic and the sizes the template writes into each terraform.tfvars.
+
+    A region the table does not price must not stop the template from rendering: the
+    section then says why there is no estimate."""
+    try:
+        return markdown_report(estimate(answers))
+    except CostError as error:
+        return (
+            "## What it costs\n\n"
+            f"No estimate: {error}. Prices for another region can be added to the package's "
+            "table (docs/cost.md), then `django-aws cost` prints the estimate.\n"
+        )
