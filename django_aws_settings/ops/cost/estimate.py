@@ -7,7 +7,7 @@ units) has a low and a high; every other line has the two equal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -563,9 +563,3 @@ def _vcpus(instance_class: str) -> int:
 def _number(value: Decimal) -> str:
     """A quantity without trailing zeros: 0.5, 2, 1.25."""
     return format(value.normalize(), "f")
-
-
-def total_with_savings_plan(environments: Sequence[EnvironmentEstimate]) -> tuple[Decimal, Decimal]:
-    low = sum((e.low - e.savings for e in environments), Decimal(0))
-    high = sum((e.high - e.savings for e in environments), Decimal(0))
-    return low, high
