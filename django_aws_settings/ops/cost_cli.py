@@ -36,7 +36,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     cost = commands.add_parser(
         "cost",
         help="print the monthly AWS cost of each environment Terraform creates",
-        description=__doc__.split("\n\n")[0].split(": ", 1)[1] if __doc__ else None,
+        description=(
+            "The monthly AWS cost of what the template's Terraform creates, per environment, "
+            "from the Copier answers and each environment's terraform.tfvars, at the traffic "
+            "the flags state, with and without a Compute Savings Plan (docs/cost.md)."
+        ),
     )
     cost.add_argument("path", nargs="?", default=".", type=Path, help="the repository (default: .)")
     cost.add_argument(
