@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import app_config, ecs_deploy
+from . import app_config, ecs_deploy, express_deploy
 from .aws import operator_client, operator_session
 from .ecs import render_task_definition, validation_errors
 from .run_task import (
@@ -103,6 +103,37 @@ def _register_deploy_commands(
     )
     deploy.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
     deploy.set_defaults(handler=_deploy)
+    _register_express_deploy(commands)
+
+
+def _register_express_deploy(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    express = commands.add_parser(
+        "express-deploy",
+        help="send web.json's web container to an ECS Express Mode service and wait for it",
+        description="Renders the file as `register` does (with the app's config parameters "
+        "as secrets), then UpdateExpressGatewayService. Exit status: 0 the deployment is "
+        "SUCCESSFUL; 1 it was rolled back, stopped or timed out; 2 bad input or an AWS API "
+        "error.",
+    )
+    _add_placeholder_arguments(express)
+    express.add_argument("--cluster", required=True)
+    express.add_argument("--service", required=True, help="the Express service's name or ARN")
+    express.add_argument(
+        "--timeout",
+        type=_positive,
+        default=express_deploy.DEFAULT_TIMEOUT,
+        help="seconds (default: %(default)g)",
+    )
+    express.add_argument(
+        "--poll-interval",
+        type=_positive,
+        default=express_deploy.DEFAULT_POLL_INTERVAL,
+        help="seconds (default: %(default)g)",
+    )
+    express.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
+    express.set_defaults(handler=_express_deploy)
 
 
 def _register_run_task(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -273,6 +304,29 @@ def _deploy(arguments: argparse.Namespace) -> int:
         print(f"django-aws ecs deploy: {error}", file=sys.stderr)
         return 2
     return max(result.exit_status for result in results)
+
+
+def _express_deploy(arguments: argparse.Namespace) -> int:
+    """0 the deployment succeeded, 1 it failed or timed out, 2 bad input or an API error."""
+    try:
+        # The file first: bad input is reported before any AWS configuration is needed.
+        request = ecs_deploy.task_definition_request(
+            Path(arguments.file), _placeholder_values(arguments)
+        )
+        ecs, _ = aws_clients(arguments.region)
+        request = _with_app_config(request, arguments.region)
+        result = express_deploy.deploy_express_service(
+            arguments.cluster,
+            arguments.service,
+            request,
+            timeout=arguments.timeout,
+            poll_interval=arguments.poll_interval,
+            ecs=ecs,
+        )
+    except EcsCommandError as error:
+        print(f"django-aws ecs express-deploy: {error}", file=sys.stderr)
+        return 2
+    return result.exit_status
 
 
 def _render(arguments: argparse.Namespace) -> int:
