@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -501,10 +502,13 @@ class CopyReport:
         return not self.failed and not self.left
 
 
+KINDS = ("missing", "size", "content", "unread")  # unread: an object verify could not read
+
+
 @dataclass(frozen=True)
 class Difference:
     key: str
-    kind: str  # missing | size | content
+    kind: str  # one of KINDS
     detail: str = ""
 
     def __str__(self) -> str:
@@ -523,13 +527,12 @@ class VerifyReport:
 
     def lines(self, destination: str) -> list[str]:
         lines = [str(d) for d in sorted(self.differences, key=lambda d: d.key)]
-        kinds = {k: sum(d.kind == k for d in self.differences) for k in ("missing", "size")}
-        kinds["content"] = len(self.differences) - sum(kinds.values())
+        kinds = Counter(d.kind for d in self.differences)
         extra = f"; {self.extra:,} only in {destination}" if self.extra else ""
         if self.ok:
             lines.append(f"OK: {self.checked:,} objects identical in {destination}{extra}")
         else:
-            counted = ", ".join(f"{n:,} {kind}" for kind, n in kinds.items() if n)
+            counted = ", ".join(f"{kinds[kind]:,} {kind}" for kind in KINDS if kinds[kind])
             lines.append(
                 f"DIFFERENT: {len(self.differences):,} of {self.checked:,} objects ({counted})"
                 f"{extra}"
@@ -549,6 +552,7 @@ def copy_media(
     """Copy what is missing or different; ``max_objects`` stops after that many copies
     (a trial run, or a run sized to a window). Raises ConfigError when no object can be
     copied (a missing bucket, access denied)."""
+    refuse_overlap(source, destination)
     existing = destination.entries()  # first: a missing bucket stops before a long walk
     entries = list(source.entries())
     meter = Progress(
@@ -604,6 +608,19 @@ def copy_media(
     return report
 
 
+def refuse_overlap(source: Source, destination: S3Destination) -> None:
+    """One prefix inside the other in one bucket: each run would copy its own copies."""
+    if not isinstance(source, S3Source) or not source.server_side:
+        return  # another endpoint or account: the same name is another bucket
+    here, there = source.location, destination.location
+    if here.bucket == there.bucket and (
+        here.prefix.startswith(there.prefix) or there.prefix.startswith(here.prefix)
+    ):
+        raise ConfigError(
+            [Problem(there.url, f"overlaps the source {here.url}; expected separate prefixes")]
+        )
+
+
 def _s3_copy_there(destination: S3Destination, entry: Entry, there: Entry | None) -> bool:
     """Whether ``there`` is a copy of this version of the S3 object: equal ETags, or the
     source ETag a previous copy recorded (multipart and streamed copies)."""
@@ -634,6 +651,7 @@ def verify_media(
 ) -> VerifyReport:
     """Compare every source object with its copy: present, same size, same content (equal
     single-part ETags, else SHA-256 of both sides' bytes)."""
+    refuse_overlap(source, destination)
     existing = destination.entries()  # first: a missing bucket stops before a long walk
     entries = list(source.entries())
     meter = Progress(

@@ -15,7 +15,10 @@ import io
 import mimetypes
 import re
 import secrets
+import signal
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ from botocore.config import Config
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from support.moto_server import Aws, MotoServer, aws_environment
+from support.template import VENV_BIN
 
 from django_aws_settings.management.commands import copy_media as copy_media_command
 from django_aws_settings.ops import cli, media_copy
@@ -391,6 +395,44 @@ def test_a_source_on_another_endpoint_is_streamed_with_its_hash_recorded(
     assert (code, out[-1]) == (0, f"OK: {BIG + EXTRA_SMALL_IN_BIG} objects identical in {target}")
 
 
+def test_a_killed_run_leaves_whole_objects_and_the_next_run_completes(
+    source: SourceBucket,
+) -> None:
+    """SIGKILL ``django-aws media copy`` (a real process, one worker) mid-run."""
+    client = s3(source.aws)
+    bucket = new_bucket(client)
+    prefix = f"s3://{SOURCE_BUCKET}/uploads/{FOLDERS[0]}"
+    total = SMALL // len(FOLDERS)
+    argv = [str(VENV_BIN / "django-aws"), "media", "copy", prefix, f"s3://{bucket}/media/"]
+    run = subprocess.Popen(
+        [*argv, "--workers", "1", "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and run.poll() is None:
+            if client.list_objects_v2(Bucket=bucket)["KeyCount"] >= 20:
+                break
+            time.sleep(0.05)
+    finally:
+        run.kill()
+        _, err = run.communicate(timeout=10)
+    assert run.returncode == -signal.SIGKILL, err
+    left_behind = len(objects(client, bucket, "media/"))
+    assert 20 <= left_behind < total
+
+    origin = S3Source(client, parse_s3_url(prefix), server_side=True)
+    target = destination(client, bucket)
+    resumed = copy_media(origin, target, workers=8)
+    assert (resumed.skipped, resumed.copied, resumed.failed) == (
+        left_behind,
+        total - left_behind,
+        [],
+    )
+    assert verify_media(origin, target).ok
+
+
 @pytest.mark.parametrize(
     ("argv", "names"),
     [
@@ -400,8 +442,22 @@ def test_a_source_on_another_endpoint_is_streamed_with_its_hash_recorded(
             (BIG_PREFIX, "{target}", "--source-endpoint-url", "http://127.0.0.1:9"),
             (BIG_PREFIX, "Could not connect", "127.0.0.1:9"),
         ),
+        (
+            (BIG_PREFIX, "{target}", "--source-profile", "old-account"),
+            ("--source-profile", "old-account", "could not be found"),
+        ),
+        (
+            (f"s3://{SOURCE_BUCKET}/", f"s3://{SOURCE_BUCKET}/media/"),
+            (f"s3://{SOURCE_BUCKET}/media/", "overlaps the source", "separate prefixes"),
+        ),
     ],
-    ids=["missing-source-bucket", "missing-destination-bucket", "unreachable-source"],
+    ids=[
+        "missing-source-bucket",
+        "missing-destination-bucket",
+        "unreachable-source",
+        "unknown-source-profile",
+        "destination-inside-source",
+    ],
 )
 def test_bad_input_is_one_line(
     source: SourceBucket,
