@@ -480,6 +480,7 @@ def test_the_ecs_target_command_enqueues_through_redis_for_a_real_worker(
         subnet_ids=["subnet-1", "subnet-2"],
         security_group_ids=["sg-1"],
         pass_role_arns=["arn:aws:iam::123456789012:role/shop-production-task"],
+        celery_app="celery_app",
     )
     target = targets["record-every-5-minutes"]
     request = target["input"]
@@ -498,18 +499,20 @@ def test_the_ecs_target_command_enqueues_through_redis_for_a_real_worker(
     ((override),) = request["overrides"]["containerOverrides"]
     assert override == {
         "name": "worker",
-        "command": ["python", "manage.py", "enqueue", "record every 5 minutes"],
+        "command": [
+            "python",
+            "manage.py",
+            "enqueue",
+            "record every 5 minutes",
+            "--app",
+            "celery_app",
+        ],
     }
 
     queue = f"default-{secrets.token_hex(4)}"
     environ = {"CELERY_BROKER_URL": redis_url, "CELERY_DEFAULT_QUEUE": queue}
     # The container's command: `python manage.py <command...>` is `python -m django` here.
-    done = manage(
-        *override["command"][2:],
-        "--app",
-        "celery_app",
-        env={**environ, "SCHEDULE_MARKER": str(marker)},
-    )
+    done = manage(*override["command"][2:], env={**environ, "SCHEDULE_MARKER": str(marker)})
     assert done.returncode == 0, done.stderr
     task_id = done.stdout.removeprefix("sent record every 5 minutes as task ").strip()
     log = tmp_path / "worker.log"

@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # SECURITY WARNING: keep the secret key used in production secret!
@@ -82,5 +84,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Celery: Heroku Redis sets REDIS_URL.
 CELERY_BROKER_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "catalog.tasks.heartbeat", "schedule": 5.0},
+    # Every minute; beat's end-to-end test makes it a few seconds (HEARTBEAT_SECONDS).
+    "heartbeat": {
+        "task": "catalog.tasks.heartbeat",
+        "schedule": float(os.environ.get("HEARTBEAT_SECONDS", "60")),
+    },
+    "weekday-report": {
+        "task": "catalog.tasks.record_visit",
+        "schedule": crontab(minute=30, hour=7, day_of_week="mon-fri"),
+        "kwargs": {"note": "weekday report"},
+        "options": {"queue": "emails"},
+    },
 }
