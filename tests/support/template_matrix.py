@@ -44,6 +44,7 @@ class AnswerSet:
     environments: tuple[str, ...] = ENVIRONMENTS
     # An account per environment (account_per_environment); empty: all in aws_account_id.
     accounts: tuple[tuple[str, str], ...] = ()
+    channels: bool = False  # Django Channels: WebSockets (asked with server=asgi)
 
     def account(self, environment: str) -> str:
         """The account the environment runs in."""
@@ -66,6 +67,8 @@ class AnswerSet:
         if self.accounts:
             answers["account_per_environment"] = True
             answers["environment_account_ids"] = ",".join(f"{e}={a}" for e, a in self.accounts)
+        if self.channels:
+            answers["channels"] = True
         if self.celery:
             answers["celery_queues"] = ",".join(self.queues)
             answers["celery_beat"] = self.celery_beat
@@ -77,12 +80,12 @@ ANSWER_SETS = [
     AnswerSet("pip-wsgi-celery-whitenoise-media", "pip", "wsgi", True, "whitenoise", True,
               celery_beat=True, queues=QUEUES),
     AnswerSet("pip-asgi-s3static", "pip", "asgi", False, "s3", False,
-              environments=("production",)),
+              environments=("production",), channels=True),
     AnswerSet("poetry-wsgi-celery-nobeat-s3-media-arm64", "poetry", "wsgi", True, "s3", True,
               cpu_architecture="ARM64", queues=QUEUES, database_engine="aurora-serverless",
               rds_proxy=True, environments=("dev", "staging", "production")),
     AnswerSet("poetry-asgi-celery-whitenoise", "poetry", "asgi", True, "whitenoise", False,
-              celery_beat=True, queues=QUEUES),
+              celery_beat=True, queues=QUEUES, channels=True),
     AnswerSet("uv-wsgi-whitenoise-media", "uv", "wsgi", False, "whitenoise", True),
     AnswerSet("uv-asgi-celery-s3-media", "uv", "asgi", True, "s3", True,
               celery_beat=True, queues=QUEUES, database_engine="aurora-postgres", dms=True),

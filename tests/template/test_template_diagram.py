@@ -76,3 +76,9 @@ def test_the_diagram_matches_the_task_definitions(rendered: Rendered) -> None:
         assert ("proxy", "db") in chart.edges
     if case.dms:
         assert {("old", "dms"), ("dms", "db")} <= chart.edges
+
+    readme = (rendered.root / "docs" / "aws" / "README.md").read_text()
+    # WebSockets ride the same path (CloudFront, the ALB, web) and the layer is Redis.
+    assert ("  users -. WebSocket /ws/ .-> cdn\n" in readme) == case.channels
+    if case.channels:
+        assert {("users", "cdn"), ("cdn", "alb"), ("alb", "web"), ("web", "redis")} <= chart.edges

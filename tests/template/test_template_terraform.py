@@ -1440,6 +1440,8 @@ def test_static_and_media_come_from_the_bucket_exactly_as_answered(rendered: Ren
     prefixes = ["static"] * static_on_s3 + ["media"] * media_on_s3
     readers = [s for s in policy(storage, "this") if s["sid"] == "CloudFrontReadsFiles"]
 
+    # The WebSocket path goes to the app (tests/template/test_template_websockets.py).
+    assert behaviours.pop("/ws/*", {"target_origin_id": "app"})["target_origin_id"] == "app"
     assert sorted(behaviours, reverse=True) == ["/static/*"] + ["/media/*"] * media_on_s3
     assert behaviours["/static/*"]["target_origin_id"] == ("files" if static_on_s3 else "app")
     assert origins == {

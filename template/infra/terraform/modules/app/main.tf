@@ -55,6 +55,9 @@ module "edge" {
   origin_header_keys          = var.origin_header_keys
   deletion_protection         = var.deletion_protection
   waf                         = var.waf
+  websocket_path              = var.websocket_path
+  idle_timeout                = var.websocket_path == null ? 60 : var.websocket_idle_timeout
+  stickiness                  = var.stickiness
 }
 
 module "storage" {

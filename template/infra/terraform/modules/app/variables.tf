@@ -265,3 +265,21 @@ variable "account_dependencies" {
   type        = list(string)
   default     = []
 }
+
+variable "websocket_path" {
+  description = "CloudFront path pattern of the app's WebSocket routes (the channels answer), e.g. /ws/*; null: no WebSockets."
+  type        = string
+  default     = null
+}
+
+variable "websocket_idle_timeout" {
+  description = "The load balancer's idle timeout when the app serves WebSockets; below the web task's GUNICORN_KEEPALIVE (deploy/ecs/web.json)."
+  type        = number
+  default     = 3600
+}
+
+variable "stickiness" {
+  description = "Pin each client to one web task with a load balancer cookie (off: Channels' Redis layer needs none)."
+  type        = bool
+  default     = false
+}

@@ -138,6 +138,13 @@ resource "aws_lb_target_group" "web" {
   deregistration_delay = var.deregistration_delay
   #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from there to the task the traffic stays inside the VPC, limited by security groups.
 
+  # Only if asked (var.stickiness): a WebSocket stays on its task for its whole life anyway.
+  stickiness {
+    enabled         = var.stickiness
+    type            = "lb_cookie"
+    cookie_duration = 86400
+  }
+
   health_check {
     path                = var.health_check_path
     matcher             = "200"
@@ -260,6 +267,27 @@ resource "aws_cloudfront_response_headers_policy" "media" {
   }
 }
 
+# What a WebSocket handshake needs at the origin, named rather than AllViewer's "every
+# header", so the behaviour says what it relies on.
+resource "aws_cloudfront_origin_request_policy" "websocket" {
+  count   = var.websocket_path == null ? 0 : 1
+  name    = "${var.name}-websocket"
+  comment = "WebSocket handshakes: upgrade headers, Host, Origin, cookies, query string"
+
+  headers_config {
+    header_behavior = "whitelist"
+    headers {
+      items = ["Host", "Origin", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions"]
+    }
+  }
+  cookies_config {
+    cookie_behavior = "all"
+  }
+  query_strings_config {
+    query_string_behavior = "all"
+  }
+}
+
 resource "aws_cloudfront_distribution" "this" {
   enabled         = true
   is_ipv6_enabled = true
@@ -312,6 +340,23 @@ resource "aws_cloudfront_distribution" "this" {
     origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_viewer.id
     response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security_headers.id
     compress                   = true
+  }
+
+  # WebSockets (Django Channels): never cached; the handshake's Upgrade and Sec-WebSocket-*
+  # headers, Host and Origin (Channels' AllowedHostsOriginValidator), cookies (the session)
+  # and the query string reach the app.
+  dynamic "ordered_cache_behavior" {
+    for_each = var.websocket_path == null ? [] : [var.websocket_path]
+    content {
+      path_pattern             = ordered_cache_behavior.value
+      target_origin_id         = "app"
+      viewer_protocol_policy   = "https-only"
+      allowed_methods          = ["GET", "HEAD"]
+      cached_methods           = ["GET", "HEAD"]
+      cache_policy_id          = data.aws_cloudfront_cache_policy.disabled.id
+      origin_request_policy_id = aws_cloudfront_origin_request_policy.websocket[0].id
+      compress                 = false
+    }
   }
 
   # Static files: hashed names, cached for a year (from S3, or from WhiteNoise in the app).

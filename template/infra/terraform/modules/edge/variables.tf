@@ -41,9 +41,31 @@ variable "deregistration_delay" {
 }
 
 variable "idle_timeout" {
-  description = "The load balancer's idle timeout; shorter than gunicorn's keep-alive (75 s)."
+  description = "The load balancer's idle timeout; shorter than gunicorn's keep-alive (GUNICORN_KEEPALIVE, 75 s; the web task definition raises it with WebSockets)."
   type        = number
   default     = 60
+
+  validation {
+    condition     = var.idle_timeout >= 1 && var.idle_timeout <= 4000
+    error_message = "idle_timeout: expected 1 to 4000 seconds (the load balancer's range)."
+  }
+}
+
+variable "websocket_path" {
+  description = "CloudFront path pattern of the app's WebSocket routes (Django Channels), e.g. /ws/*; null when the app has none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.websocket_path == null || can(regex("^/[A-Za-z0-9_.~/-]+/[*]$", var.websocket_path))
+    error_message = "websocket_path: expected a path pattern ending in /* such as /ws/*, or null."
+  }
+}
+
+variable "stickiness" {
+  description = "Pin a client to one task with a load balancer cookie. Off: Channels' Redis layer reaches every task, so a WebSocket needs no stickiness."
+  type        = bool
+  default     = false
 }
 
 variable "bucket_regional_domain_name" {
