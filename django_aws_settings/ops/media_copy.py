@@ -603,7 +603,24 @@ def copy_media(
         with lock:
             report.failed.append((destination.location.key(entry.key), _failure(error)))
 
-    run_bounded(entries, copy_one, failed, workers=workers, where=destination.location.url)
+    where = f"copy from {source.label} to {destination.location.url}"
+    try:
+        run_bounded(entries, copy_one, failed, workers=workers, where=where)
+    except ConfigError as error:
+        if isinstance(source, S3Source) and source.server_side and "access denied" in str(error):
+            # The listing worked, so it is the copy: CopyObject reads the source with the
+            # destination's credentials.
+            raise ConfigError(
+                [
+                    Problem(
+                        where,
+                        "access denied (a server-side copy reads the source with the"
+                        " destination's credentials: let them s3:GetObject it, or pass"
+                        " --source-profile or --stream)",
+                    )
+                ]
+            ) from None
+        raise
     meter.finish()
     return report
 
@@ -677,7 +694,8 @@ def verify_media(
         with lock:
             report.differences.append(Difference(key, "unread", _failure(error)))
 
-    run_bounded(entries, check, failed, workers=workers, where=destination.location.url)
+    where = f"verify {source.label} against {destination.location.url}"
+    run_bounded(entries, check, failed, workers=workers, where=where)
     meter.finish()
     return report
 

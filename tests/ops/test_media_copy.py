@@ -433,6 +433,29 @@ def test_a_killed_run_leaves_whole_objects_and_the_next_run_completes(
     assert verify_media(origin, target).ok
 
 
+def test_an_object_deleted_during_the_run_fails_alone(source: SourceBucket) -> None:
+    """The old app deletes a file after the listing: that copy fails, named; the rest land."""
+    client = s3(source.aws)
+    old = new_bucket(client)
+    for n in range(30):
+        client.put_object(Bucket=old, Key=f"uploads/{n}.txt", Body=small_body(n))
+
+    class DeletedAfterListing(S3Source):
+        def entries(self) -> Iterator[media_copy.Entry]:
+            listed = list(super().entries())
+            client.delete_object(Bucket=old, Key="uploads/7.txt")
+            return iter(listed)
+
+    bucket = new_bucket(client)
+    origin = DeletedAfterListing(client, parse_s3_url(f"s3://{old}/uploads/"), server_side=True)
+    report = copy_media(origin, destination(client, bucket), workers=4)
+    assert (report.copied, report.failed) == (29, [("media/7.txt", "AWS answered NoSuchKey")])
+    assert report.lines(origin.label, f"s3://{bucket}/media/")[0] == (
+        "failed: media/7.txt: AWS answered NoSuchKey"
+    )
+    assert len(objects(client, bucket, "media/")) == 29
+
+
 @pytest.mark.parametrize(
     ("argv", "names"),
     [
@@ -583,3 +606,45 @@ def test_a_filesystem_storage_through_copy_media(
 def test_copy_media_bad_input(django_settings: None, argv: tuple[str, ...], message: str) -> None:
     with pytest.raises(CommandError, match=re.escape(message)):
         call_command(copy_media_command.Command(), "--to", "s3://new-media/media/", *argv)
+
+
+def test_copy_media_reads_a_storages_alias_into_the_default_storages_bucket(
+    source: SourceBucket, django_settings: None, tmp_path: Path
+) -> None:
+    """No --to: the bucket and location of STORAGES["default"], as the app writes them."""
+    from django.test import override_settings
+
+    files = {"a.txt": b"alpha", "deep/b c.png": b"\x89PNG beta"}
+    for name, body in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(body)
+    client = s3(source.aws)
+    bucket = new_bucket(client)
+    storages = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"bucket_name": bucket, "location": "media"},
+        },
+        "old_media": {"BACKEND": FILE_STORAGE, "OPTIONS": {"location": str(tmp_path)}},
+    }
+    out = io.StringIO()
+    with override_settings(STORAGES=storages):
+        call_command(
+            copy_media_command.Command(), "--from-storage", "old_media", "--quiet", stdout=out
+        )
+    assert out.getvalue().startswith(
+        f"copied 2 objects (14 B) from old_media to s3://{bucket}/media/;"
+    )
+    for name, body in files.items():
+        assert client.get_object(Bucket=bucket, Key=f"media/{name}")["Body"].read() == body
+
+
+def test_copy_media_names_a_missing_source_directory(
+    source: SourceBucket, django_settings: None, tmp_path: Path
+) -> None:
+    bucket = new_bucket(s3(source.aws))
+    missing = tmp_path / "no-media-here"
+    argv = ("--from-storage", FILE_STORAGE, "--from-option", f"location={missing}")
+    with pytest.raises(CommandError) as refused:
+        call_command(copy_media_command.Command(), *argv, "--to", f"s3://{bucket}/media/")
+    assert str(refused.value) == f"No such file or directory: {missing}"

@@ -74,6 +74,9 @@ class Command(BaseCommand):
             self._run(options)
         except ConfigError as error:
             raise CommandError(str(error)) from None
+        except OSError as error:  # the source storage's disk: a vanished or unreadable path
+            where = f": {error.filename}" if error.filename is not None else ""
+            raise CommandError(f"{error.strerror or type(error).__name__}{where}") from None
 
     def _run(self, options: dict[str, Any]) -> None:
         from ...ops.aws import operator_session
