@@ -82,9 +82,20 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid       = "RollServices"
-    actions   = ["ecs:UpdateService", "ecs:DescribeServices"]
+    sid = "RollServices"
+    # The Express actions: the web service on ECS Express Mode (`django-aws ecs express-deploy`).
+    actions = [
+      "ecs:UpdateService", "ecs:DescribeServices",
+      "ecs:UpdateExpressGatewayService", "ecs:ListServiceDeployments",
+    ]
     resources = ["${local.ecs}:service/${var.cluster_name}/${var.name}-*"]
+  }
+
+  # Following an Express Mode deployment to its end (it has no deployment list of its own).
+  statement {
+    sid       = "WatchServiceDeployments"
+    actions   = ["ecs:DescribeServiceDeployments"]
+    resources = ["${local.ecs}:service-deployment/${var.cluster_name}/${var.name}-*"]
   }
 
   statement {

@@ -119,7 +119,35 @@ resource "aws_budgets_budget" "monthly" {
 
 # ---------------------------------------------------------------------- web (ALB)
 
+# None on ECS Express Mode (var.edge_metrics false): its load balancer is its own, watched by
+# the deployment alarm Express Mode makes.
+moved {
+  from = aws_cloudwatch_metric_alarm.target_5xx
+  to   = aws_cloudwatch_metric_alarm.target_5xx[0]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.alb_5xx
+  to   = aws_cloudwatch_metric_alarm.alb_5xx[0]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.latency
+  to   = aws_cloudwatch_metric_alarm.latency[0]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.unhealthy_hosts
+  to   = aws_cloudwatch_metric_alarm.unhealthy_hosts[0]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.cloudfront_5xx
+  to   = aws_cloudwatch_metric_alarm.cloudfront_5xx[0]
+}
+
 resource "aws_cloudwatch_metric_alarm" "target_5xx" {
+  count               = var.edge_metrics ? 1 : 0
   alarm_name          = "${var.name}-web-5xx"
   alarm_description   = "The app answered more than 10 5xx responses in 5 minutes."
   namespace           = "AWS/ApplicationELB"
@@ -136,6 +164,7 @@ resource "aws_cloudwatch_metric_alarm" "target_5xx" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "alb_5xx" {
+  count               = var.edge_metrics ? 1 : 0
   alarm_name          = "${var.name}-alb-5xx"
   alarm_description   = "The load balancer itself answered 5xx (no healthy task, timeouts) more than 10 times in 5 minutes."
   namespace           = "AWS/ApplicationELB"
@@ -152,6 +181,7 @@ resource "aws_cloudwatch_metric_alarm" "alb_5xx" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "latency" {
+  count               = var.edge_metrics ? 1 : 0
   alarm_name          = "${var.name}-web-latency"
   alarm_description   = "p95 response time above ${var.latency_threshold_seconds} s for 5 minutes."
   namespace           = "AWS/ApplicationELB"
@@ -168,6 +198,7 @@ resource "aws_cloudwatch_metric_alarm" "latency" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
+  count               = var.edge_metrics ? 1 : 0
   alarm_name          = "${var.name}-web-unhealthy"
   alarm_description   = "A web task failed its health check for 3 minutes."
   namespace           = "AWS/ApplicationELB"
@@ -186,6 +217,7 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
 # ------------------------------------------------------------------ CloudFront and WAF
 
 resource "aws_cloudwatch_metric_alarm" "cloudfront_5xx" {
+  count               = var.edge_metrics ? 1 : 0
   provider            = aws.us_east_1
   alarm_name          = "${var.name}-cloudfront-5xx"
   alarm_description   = "More than ${var.cloudfront_5xx_percent} % of viewer requests answered 5xx for 10 minutes (the app, the ALB or the origin connection)."

@@ -26,6 +26,12 @@ variable "alarm_email" {
   default     = null
 }
 
+variable "edge_metrics" {
+  description = "Alarm on our load balancer and CloudFront (modules/edge); false on ECS Express Mode."
+  type        = bool
+  default     = true
+}
+
 variable "alb_arn_suffix" {
   description = "The load balancer's CloudWatch dimension."
   type        = string
