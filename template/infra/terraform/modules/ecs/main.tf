@@ -21,10 +21,12 @@ locals {
   beat_requests = var.beat ? {
     beat = jsondecode(templatefile("${local.files}/beat.json", local.values))
   } : {}
+  # With SQS (var.sqs_queue_names) the workers scale on SQS's own metric: no publisher.
+  sqs = length(var.sqs_queue_names) > 0
   # The queue depth publisher: the worker's definition (same image, secrets, logs) with
   # its own command. Terraform owns it: the pipeline does not roll it, and the publisher
   # needs nothing newer than the package's `django-aws queues publish-depth`.
-  metrics_request = length(var.queues) > 0 ? merge(local.worker_requests["worker-${var.queues[0]}"], {
+  metrics_request = length(var.queues) > 0 && !local.sqs ? merge(local.worker_requests["worker-${var.queues[0]}"], {
     family = "${var.name}-queue-metrics"
     cpu    = "256"
     memory = "512"
@@ -295,8 +297,9 @@ resource "aws_appautoscaling_target" "worker" {
   max_capacity       = local.worker_max_count
 }
 
-# Backlog per task: the queue's depth (published by the queue-metrics service) divided by
-# the service's running tasks, kept near var.worker_backlog_per_task.
+# Backlog per task: the queue's depth (published by the queue-metrics service; with SQS,
+# its ApproximateNumberOfMessagesVisible) divided by the service's running tasks, kept
+# near var.worker_backlog_per_task.
 resource "aws_appautoscaling_policy" "worker_backlog" {
   for_each           = local.workers
   name               = "${var.name}-worker-${each.key}-backlog"
@@ -317,11 +320,11 @@ resource "aws_appautoscaling_policy" "worker_backlog" {
         metric_stat {
           stat = "Maximum"
           metric {
-            namespace   = var.metric_namespace
-            metric_name = "QueueDepth"
+            namespace   = local.sqs ? "AWS/SQS" : var.metric_namespace
+            metric_name = local.sqs ? "ApproximateNumberOfMessagesVisible" : "QueueDepth"
             dimensions {
-              name  = "Queue"
-              value = each.key
+              name  = local.sqs ? "QueueName" : "Queue"
+              value = local.sqs ? var.sqs_queue_names[each.key] : each.key
             }
           }
         }
@@ -401,7 +404,7 @@ resource "aws_ecs_service" "beat" {
 # no per-list metric). It runs outside the workers, so a backlog never delays it.
 # `terraform apply -var image_tag=<sha>` moves it to a newer image.
 resource "aws_ecs_service" "queue_metrics" {
-  count                              = length(var.queues) > 0 ? 1 : 0
+  count                              = local.metrics_request != null ? 1 : 0
   name                               = "${var.name}-queue-metrics"
   cluster                            = aws_ecs_cluster.this.arn
   task_definition                    = aws_ecs_task_definition.queue_metrics[0].arn

@@ -18,6 +18,12 @@ variable "queues" {
   type        = list(string)
 }
 
+variable "sqs_queue_names" {
+  description = "Celery queue -> SQS queue name with the SQS broker (empty with Redis): workers scale on SQS's metric, and no queue-metrics service runs."
+  type        = map(string)
+  default     = {}
+}
+
 variable "beat" {
   description = "Run one celery beat task."
   type        = bool
