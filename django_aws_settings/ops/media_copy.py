@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol, TextIO
 
 from ..settings.errors import ConfigError, Problem
+from .aws import ATTEMPTS, CONNECT_TIMEOUT
 
 if TYPE_CHECKING:
     import boto3
@@ -47,6 +48,10 @@ MAX_WORKERS = 64
 # 5 GiB; parts also let a slow link retry 64 MiB instead of the whole object).
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 CHUNK = 1024 * 1024  # bytes read at a time while hashing
+# Seconds a media client waits for the next bytes (operator calls wait 5): S3 answers a
+# CopyObject at once and keeps the connection alive until the copy is done.
+MEDIA_READ_TIMEOUT = 15
+LONGEST_MEDIA_CALL_SECONDS = ATTEMPTS * (CONNECT_TIMEOUT + MEDIA_READ_TIMEOUT) + 3  # as ops.aws
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a streamed object larger than this is spooled to disk
 # User metadata a copy writes when the ETag cannot prove the content (x-amz-meta-...).
 SOURCE_ETAG_KEY = "media-copy-source-etag"
@@ -856,12 +861,15 @@ def media_client(
     session: boto3.session.Session, workers: int, endpoint_url: str | None = None
 ) -> Any:
     """An S3 client for ``workers`` threads: a connection each, and a longer read timeout
-    than other operator calls (a server-side copy of 64 MiB answers when it is done)."""
+    than other operator calls (a throttled S3 may pause between the chunks of an object),
+    still bounded: a silent endpoint ends a run within :data:`LONGEST_MEDIA_CALL_SECONDS`."""
     from botocore.config import Config
 
     from .aws import operator_config
 
-    config = operator_config().merge(Config(read_timeout=120, max_pool_connections=workers + 2))
+    config = operator_config().merge(
+        Config(read_timeout=MEDIA_READ_TIMEOUT, max_pool_connections=workers + 2)
+    )
     return session.client("s3", endpoint_url=endpoint_url, config=config)
 
 
