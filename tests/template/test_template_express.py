@@ -274,12 +274,13 @@ def test_the_deploy_role_may_update_and_follow_the_express_service_only(express:
     ("answers", "reason"),
     [
         ({"celery": True}, "Celery workers (celery)"),
+        ({"celery": False, "server": "asgi", "channels": True}, "WebSockets (channels)"),
         (
             {"celery": False, "static_backend": "s3"},
             "CloudFront for static files (static_backend s3; answer whitenoise)",
         ),
     ],
-    ids=["celery", "static-s3"],
+    ids=["celery", "channels", "static-s3"],
 )
 def test_express_with_background_work_is_refused_in_one_line_writing_nothing(
     tmp_path: Path, answers: dict[str, Any], reason: str
