@@ -45,6 +45,20 @@ class AnswerSet:
     # An account per environment (account_per_environment); empty: all in aws_account_id.
     accounts: tuple[tuple[str, str], ...] = ()
     channels: bool = False  # Django Channels: WebSockets (asked with server=asgi)
+    broker: str = "redis"  # sqs: SQS queues (modules/queues) instead of ElastiCache's Redis
+    celery_result_backend: str = "none"  # asked with broker=sqs: none, redis or django-db
+
+    @property
+    def sqs(self) -> bool:
+        """Celery's broker is SQS."""
+        return self.celery and self.broker == "sqs"
+
+    @property
+    def elasticache(self) -> bool:
+        """Redis is built: the Redis broker or results, Channels, or the cache without Celery."""
+        redis_results = self.sqs and self.celery_result_backend == "redis"
+        channels = bool(getattr(self, "channels", False))
+        return not self.celery or self.broker == "redis" or redis_results or channels
 
     def account(self, environment: str) -> str:
         """The account the environment runs in."""
@@ -72,6 +86,9 @@ class AnswerSet:
         if self.celery:
             answers["celery_queues"] = ",".join(self.queues)
             answers["celery_beat"] = self.celery_beat
+            if self.broker != "redis":
+                answers["broker"] = self.broker
+                answers["celery_result_backend"] = self.celery_result_backend
         return answers
 
 
@@ -82,17 +99,20 @@ ANSWER_SETS = [
     AnswerSet("pip-asgi-s3static", "pip", "asgi", False, "s3", False,
               environments=("production",), channels=True),
     AnswerSet("poetry-wsgi-celery-nobeat-s3-media-arm64", "poetry", "wsgi", True, "s3", True,
+              broker="sqs",
               cpu_architecture="ARM64", queues=QUEUES, database_engine="aurora-serverless",
               rds_proxy=True, environments=("dev", "staging", "production")),
     AnswerSet("poetry-asgi-celery-whitenoise", "poetry", "asgi", True, "whitenoise", False,
               celery_beat=True, queues=QUEUES, channels=True),
     AnswerSet("uv-wsgi-whitenoise-media", "uv", "wsgi", False, "whitenoise", True),
     AnswerSet("uv-asgi-celery-s3-media", "uv", "asgi", True, "s3", True,
-              celery_beat=True, queues=QUEUES, database_engine="aurora-postgres", dms=True),
+              celery_beat=True, queues=QUEUES, database_engine="aurora-postgres", dms=True,
+              broker="sqs", celery_result_backend="django-db"),
     # The recommended layout: an account per environment, the image repository and the
     # state in aws_account_id.
     AnswerSet("pip-wsgi-celery-media-accounts", "pip", "wsgi", True, "whitenoise", True,
-              celery_beat=True, queues=QUEUES, dms=True,
+              celery_beat=True, queues=QUEUES, dms=True, broker="sqs",
+              celery_result_backend="redis",
               accounts=(("staging", "210987654321"), ("production", "345678901234"))),
 ]  # fmt: skip
 

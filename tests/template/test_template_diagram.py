@@ -45,7 +45,9 @@ def flowchart(rendered: Rendered) -> Flowchart:
 
 def test_the_diagram_has_a_node_for_each_part_the_answers_create(rendered: Rendered) -> None:
     case, chart = rendered.case, flowchart(rendered)
-    expected = {"users", "cdn", "alb", "web", "db", "redis", "config", "gha", "ecr", "migrate"}
+    expected = {"users", "cdn", "alb", "web", "db", "config", "gha", "ecr", "migrate"}
+    expected |= {"redis"} if case.elasticache else set()
+    expected |= {"sqs"} if case.sqs else set()
     if case.static_backend == "s3" or case.media_on_s3:
         expected.add("s3")
     if case.rds_proxy:
@@ -69,9 +71,13 @@ def test_the_diagram_matches_the_task_definitions(rendered: Rendered) -> None:
     assert ("beat" in chart.nodes) == ("beat" in roles)
     database = "proxy" if case.rds_proxy else "db"
     assert {("web", database), ("migrate", database), ("alb", "web")} <= chart.edges
-    assert {(worker, "redis") for worker in workers} | {
+    broker = "sqs" if case.sqs else "redis"
+    assert {(worker, broker) for worker in workers} | {
         (worker, database) for worker in workers
     } <= chart.edges
+    if case.celery:
+        assert ("web", broker) in chart.edges  # the web sends tasks
+    assert (("web", "redis") in chart.edges) == case.elasticache
     if case.rds_proxy:
         assert ("proxy", "db") in chart.edges
     if case.dms:

@@ -542,13 +542,16 @@ def test_app_secret_holds_the_generated_key_and_the_redis_url(rendered: Rendered
         resource(config, "aws_secretsmanager_secret_version", "app").argument("secret_string_wo")
     )
     cache = "module.app.module.cache."
-    assert stored == {
-        "SECRET_KEY": str(Unknown("module.app.module.config.random_password.secret_key.result")),
+    redis = {
         "REDIS_URL": "rediss://:"
         + Unknown(f"{cache}random_password.auth_token.result")
         + "@"
         + Unknown(f"{cache}aws_elasticache_replication_group.this.primary_endpoint_address")
         + ":6379/0",
+    }
+    assert stored == {
+        "SECRET_KEY": str(Unknown("module.app.module.config.random_password.secret_key.result")),
+        **(redis if rendered.case.elasticache else {}),  # no ElastiCache: no REDIS_URL
     }
 
 
@@ -1244,6 +1247,9 @@ def test_each_worker_scales_on_the_depth_the_publisher_puts(
         policies = resource(ecs, "aws_appautoscaling_policy", "worker_backlog")
         assert set(policies) == set(rendered.case.queues)
         publisher = resource(ecs, "aws_ecs_task_definition", "queue_metrics")
+        if rendered.case.sqs:  # SQS's own metric, no publisher (test_template_queues.py)
+            assert publisher == []
+            continue
         if not rendered.case.queues:
             assert publisher == []
             continue
@@ -1308,6 +1314,7 @@ def test_every_queue_has_a_depth_alarm_that_also_fires_on_silence(
         } == {
             q: (f"shop/{env}", "QueueDepth", {"Queue": q}, "breaching")
             for q in rendered.case.queues
+            if not rendered.case.sqs  # SQS: modules/queues alarms (test_template_queues.py)
         }
 
 
@@ -2046,7 +2053,7 @@ def test_queue_metrics_runs_with_a_role_that_may_only_put_its_metric(rendered: R
         instance = app(rendered, env)
         config, ecs = instance.child("config"), instance.child("ecs")
         definitions = resource(ecs, "aws_ecs_task_definition", "queue_metrics")
-        assert len(definitions) == (1 if rendered.case.celery else 0)
+        assert len(definitions) == (1 if rendered.case.celery and not rendered.case.sqs else 0)
         for definition in definitions:
             assert definition.argument("task_role_arn") == config.output("queue_metrics_role_arn")
             (statement,) = policy(config, "queue_metrics")
@@ -2128,7 +2135,7 @@ def test_production_alarms_reach_someone_and_cover_what_fails_quietly(rendered: 
                 "cache_cpu_credits", "cloudfront_5xx", "waf_blocks",
             )
         }  # fmt: skip
-        nodes = app(rendered, env).child("cache").output("node_ids")
+        nodes = app(rendered, env).child("cache").output("node_ids") if rendered.case.elasticache else []
         proxied = instance.var("rds_proxy")
         assert names == {
             "db_acu": [f"shop-{env}-db-acu"] if case.database_engine == "aurora-serverless" else [],

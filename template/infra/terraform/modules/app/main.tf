@@ -90,8 +90,10 @@ module "data" {
   log_retention_days        = var.log_retention_days
 }
 
+# Redis only where something needs it (var.elasticache): not for an SQS broker alone.
 module "cache" {
   source                = "../cache"
+  count                 = var.elasticache ? 1 : 0
   name                  = local.name
   node_type             = var.cache_node_type
   multi_az              = var.multi_az
@@ -119,7 +121,7 @@ module "observability" {
   db_instance_identifier   = module.data.instance_identifier
   db_cluster_identifier    = module.data.cluster_identifier
   db_connections_threshold = var.db_connections_alarm
-  cache_node_ids           = module.cache.node_ids
+  cache_node_ids           = var.elasticache ? one(module.cache[*].node_ids) : []
   cache_node_type          = var.cache_node_type
   db_serverless            = var.database_engine == "aurora-serverless"
   db_proxy_name            = module.data.proxy_name
@@ -133,7 +135,7 @@ module "observability" {
     compact([module.ecs.beat_service_name, module.ecs.queue_metrics_service_name]),
   )
   metric_namespace = local.metric_namespace
-  queues           = var.queues
+  queues           = var.broker == "sqs" ? [] : var.queues # SQS: modules/queues alarms on its own metrics
 }
 
 module "config" {
@@ -141,7 +143,8 @@ module "config" {
   project                = var.project
   environment            = var.environment
   domain                 = var.domain
-  redis_url              = module.cache.url
+  redis_url              = one(module.cache[*].url)
+  sqs_queue_urls         = one(module.queues[*].queue_urls)
   database_host          = module.data.host
   database_name          = module.data.database_name
   database_secret_arn    = module.data.master_secret_arn
@@ -166,6 +169,7 @@ module "ecs" {
   environment            = var.environment
   image                  = "${local.ecr_repository_url}:${var.image_tag}"
   queues                 = var.queues
+  sqs_queue_names        = var.broker == "sqs" ? one(module.queues[*].queue_names) : {} # SQS: scale on its own metric, no publisher
   beat                   = var.beat
   background_jobs        = var.background_jobs
   vpc_id                 = module.network.vpc_id
@@ -187,6 +191,22 @@ module "ecs" {
   use_spot               = var.use_spot
   enable_execute_command = var.enable_execute_command
   cluster_after          = var.account_dependencies
+}
+
+# The Celery broker on SQS (docs/background-jobs.md): a queue and a dead-letter queue per
+# Celery queue, the task role's access to them, and their alarms.
+module "queues" {
+  source         = "../queues"
+  count          = var.broker == "sqs" && length(var.queues) > 0 ? 1 : 0
+  name           = local.name
+  queues         = var.queues
+  task_role_name = split("/", module.config.task_role_arn)[1]
+  alarm_actions  = [module.observability.alarm_topic_arn]
+}
+
+moved {
+  from = module.cache
+  to   = module.cache[0]
 }
 
 # The cutover's replication (off by default; off again after the cutover).

@@ -45,6 +45,23 @@ variable "beat" {
   type        = bool
 }
 
+variable "elasticache" {
+  description = "Build ElastiCache Redis: the Redis broker, Redis results or Channels need it. Without it the containers get CACHE_URL=locmem:// (a cache per process)."
+  type        = bool
+  default     = true
+}
+
+variable "broker" {
+  description = "The Celery broker: redis (ElastiCache) or sqs (modules/queues)."
+  type        = string
+  default     = "redis"
+
+  validation {
+    condition     = contains(["redis", "sqs"], var.broker)
+    error_message = "Expected redis or sqs."
+  }
+}
+
 variable "static_on_s3" {
   description = "Static files on S3 behind CloudFront (else WhiteNoise in the image)."
   type        = bool

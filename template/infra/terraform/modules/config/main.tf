@@ -29,6 +29,8 @@ locals {
     # Static and signed media URLs point at CloudFront on the app's own domain.
     var.static_on_s3 || var.media_on_s3 ? { AWS_S3_CUSTOM_DOMAIN = var.domain } : {},
     var.media_on_s3 ? { AWS_CLOUDFRONT_KEY_ID = var.media_signing_key_id } : {},
+    # The SQS broker's queues (modules/queues), kombu's predefined_queues.
+    var.sqs_queue_urls != null ? { CELERY_SQS_QUEUE_URLS = jsonencode(var.sqs_queue_urls) } : {},
   )
   secret_arns = concat(
     [aws_secretsmanager_secret.app.arn, aws_secretsmanager_secret.db_app.arn],
@@ -62,10 +64,10 @@ resource "aws_secretsmanager_secret" "app" {
 # docs/aws/infrastructure.md); raise the version to write it again.
 resource "aws_secretsmanager_secret_version" "app" {
   secret_id = aws_secretsmanager_secret.app.id
-  secret_string_wo = jsonencode({
-    SECRET_KEY = random_password.secret_key.result
-    REDIS_URL  = var.redis_url
-  })
+  secret_string_wo = jsonencode(merge(
+    { SECRET_KEY = random_password.secret_key.result },
+    var.redis_url != null ? { REDIS_URL = var.redis_url } : {}, # none without ElastiCache
+  ))
   secret_string_wo_version = 1
 }
 

@@ -14,9 +14,16 @@ variable "domain" {
 }
 
 variable "redis_url" {
-  description = "REDIS_URL, stored in the app secret."
+  description = "REDIS_URL, stored in the app secret (null without ElastiCache)."
   type        = string
   sensitive   = true
+  default     = null
+}
+
+variable "sqs_queue_urls" {
+  description = "Celery queue -> SQS queue URL, the CELERY_SQS_QUEUE_URLS parameter (null without the SQS broker)."
+  type        = map(string)
+  default     = null
 }
 
 variable "database_host" {
