@@ -252,7 +252,7 @@ def worker(environ: dict[str, str], log: Path) -> Iterator[None]:
     argv = [
         sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--pool=solo",
         "-Q", "default", f"--hostname=sqs-{secrets.token_hex(3)}@%h",
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+        "--without-gossip", "--without-mingle", "--loglevel=INFO",  # the template's flags
     ]  # fmt: skip
     with running(argv, cwd=TESTS_DIR, env=env, log=log, grace=15):
         yield
