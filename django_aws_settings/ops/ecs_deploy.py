@@ -11,12 +11,19 @@ started and succeeds only when ECS says that very deployment's ``rolloutState`` 
 Several services (the Celery workers of every queue) roll together: all UpdateService
 calls first, then one wait that follows every deployment and fails if any of them does.
 
+A service whose deployment strategy is ``BLUE_GREEN`` (the web service with the template's
+``deploy_strategy: blue_green``) is followed through ECS's service deployments instead
+(ListServiceDeployments / DescribeServiceDeployments): each lifecycle stage is printed
+(scale-up, test traffic, production traffic, bake time...), ``SUCCESSFUL`` succeeds, and a
+rollback is followed to its end and fails the deploy.
+
 The ECS client, the clock and ``sleep`` are passed in, so tests drive every path with
 botocore's Stubber and without waiting.
 """
 
 from __future__ import annotations
 
+import datetime
 import sys
 import time
 from collections import Counter
@@ -30,11 +37,10 @@ from .ecs import render_task_definition, validation_errors
 from .run_task import EcsCommandError, aws_errors
 
 if TYPE_CHECKING:
-    import datetime
-
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_ecs.type_defs import (
         DeploymentTypeDef,
+        ServiceDeploymentTypeDef,
         ServiceEventTypeDef,
         ServiceTypeDef,
         TaskDefinitionTypeDef,
@@ -42,6 +48,12 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 900.0
 DEFAULT_POLL_INTERVAL = 10.0
+BLUE_GREEN = "BLUE_GREEN"
+# Service deployment statuses that end a blue/green deployment without it succeeding.
+ROLLED_BACK = ("ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
+# How far before our UpdateService's deployment a listed service deployment may start and
+# still be ours (ECS stamps both at the same moment, give or take clock skew).
+SAME_DEPLOYMENT_SKEW = datetime.timedelta(seconds=60)
 
 
 def register_task_definition(
@@ -301,6 +313,11 @@ class _Watch:
         self.since: datetime.datetime | None = None  # when our deployment was created
         self.last_status = ""
         self.result: DeployResult | None = None
+        # Blue/green: followed through its service deployment (start() learns the strategy).
+        self.ecs: ECSClient | None = None
+        self.blue_green = False
+        self.service_deployment_arn: str | None = None
+        self.last_stage = ""
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -340,6 +357,9 @@ class _Watch:
             )["service"]
         self.name = service.get("serviceName", rollout.service)
         self.revision = _revision(service.get("taskDefinition", rollout.task_definition))
+        self.ecs = ecs
+        strategy = service.get("deploymentConfiguration", {}).get("strategy")
+        self.blue_green = strategy == BLUE_GREEN
         deployments = service.get("deployments", [])
         primary = _primary(deployments)
         if primary is None or "id" not in primary:
@@ -359,8 +379,9 @@ class _Watch:
         self.since = primary.get("createdAt")
 
         replacing = ", ".join(sorted(map(_revision, self.replaced_task_definitions)))
+        how = "blue/green: " if self.blue_green else ""
         self.say(
-            f"deploy {self.name}: rolling out {self.revision} on cluster {cluster}"
+            f"deploy {self.name}: {how}rolling out {self.revision} on cluster {cluster}"
             + (f" (replacing {replacing})" if replacing else "")
         )
         self.progress(f"deployment: {self.deployment_id}")
@@ -404,6 +425,9 @@ class _Watch:
 
     def decide(self, service: ServiceTypeDef) -> None:
         """Set the verdict once this deployment is over."""
+        if self.blue_green:
+            self.decide_blue_green()
+            return
         deployments = service.get("deployments", [])
         ours = self.ours(service)
         primary = _primary(deployments)
@@ -437,6 +461,60 @@ class _Watch:
             f"deployment {self.deployment_id} was replaced by {primary.get('id', '?')} "
             f"({_revision(target) or 'unknown task definition'}) before it completed{why}"
         )
+
+    # --------------------------------------------------------------------- blue/green
+
+    def decide_blue_green(self) -> None:
+        """Follow our service deployment's status and lifecycle stage until it ends."""
+        deployment = self.service_deployment()
+        if deployment is None:
+            return  # not listed yet: ECS lists it moments after UpdateService
+        status = deployment.get("status", "")
+        stage = deployment.get("lifecycleStage")
+        line = f"{status}, stage {stage}" if stage else status
+        if line != self.last_stage:
+            self.last_stage = line
+            self.progress(f"blue/green: {line} ({self.elapsed()})")
+        reason = deployment.get("rollback", {}).get("reason") or deployment.get("statusReason")
+        why = f": {reason}" if reason else ""
+        replaced = ", ".join(sorted(map(_revision, self.replaced_task_definitions)))
+        if status == "SUCCESSFUL":
+            self.succeed()
+        elif status == "ROLLBACK_SUCCESSFUL":
+            stays = f"; production traffic stays on {replaced}" if replaced else ""
+            self.fail(f"blue/green deployment rolled back{why}{stays}")
+        elif status == "ROLLBACK_FAILED":
+            self.fail(f"blue/green rollback FAILED{why}; check the service's target groups")
+        elif status == "STOPPED":
+            self.fail(f"blue/green deployment stopped{why}")
+        # PENDING, IN_PROGRESS, STOP_REQUESTED, ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS:
+        # not over yet (a rollback is followed to its end, so the last line says how it
+        # ended).
+
+    def service_deployment(self) -> ServiceDeploymentTypeDef | None:
+        """Our UpdateService's service deployment (found by its start time), described."""
+        assert self.ecs is not None
+        if self.service_deployment_arn is None:
+            after = (self.since or datetime.datetime.now(datetime.timezone.utc)) - (
+                SAME_DEPLOYMENT_SKEW
+            )
+            with aws_errors(
+                f"ListServiceDeployments {self.name} in cluster {self.cluster}",
+                note=_in_progress([self]),
+            ):
+                listed = self.ecs.list_service_deployments(
+                    cluster=self.cluster, service=self.name, createdAt={"after": after}
+                ).get("serviceDeployments", [])
+            newest = max(listed, key=lambda d: d.get("createdAt", after), default=None)
+            if newest is None or "serviceDeploymentArn" not in newest:
+                return None
+            self.service_deployment_arn = newest["serviceDeploymentArn"]
+            self.progress(f"service deployment: {self.service_deployment_arn}")
+        with aws_errors(f"DescribeServiceDeployments {self.name}", note=_in_progress([self])):
+            described = self.ecs.describe_service_deployments(
+                serviceDeploymentArns=[self.service_deployment_arn]
+            ).get("serviceDeployments", [])
+        return described[0] if described else None
 
 
 def _primary(deployments: list[DeploymentTypeDef]) -> DeploymentTypeDef | None:
