@@ -186,10 +186,20 @@ class S3Source:
     """A bucket prefix. ``server_side`` when the destination's credentials can read it:
     objects are then copied inside S3, never through this machine."""
 
-    def __init__(self, client: Any, location: S3Location, *, server_side: bool) -> None:
+    def __init__(
+        self,
+        client: Any,
+        location: S3Location,
+        *,
+        server_side: bool,
+        same_store: bool | None = None,
+    ) -> None:
         self.client = client
         self.location = location
         self.server_side = server_side
+        # Same endpoint and account as the destination (so the same bucket name is the
+        # same bucket); true whenever the copy can be server-side.
+        self.same_store = server_side if same_store is None else same_store
 
     @property
     def label(self) -> str:
@@ -574,12 +584,12 @@ def copy_media(
     def copy_one(entry: Entry) -> None:
         there = existing.get(entry.key)
         fetched = None
-        if isinstance(source, S3Source):
-            same = _s3_copy_there(destination, entry, there)
-        else:  # a Django storage has no ETag: its bytes are read once, here
-            fetched = source.fetch(entry)
-            same = _copy_there(destination, there, fetched[0].digest)
         try:
+            if isinstance(source, S3Source):
+                same = _s3_copy_there(destination, entry, there)
+            else:  # a Django storage has no ETag: its bytes are read once, here
+                fetched = source.fetch(entry)
+                same = _copy_there(destination, there, fetched[0].digest)
             if same:
                 with lock:
                     report.skipped += 1
@@ -612,6 +622,7 @@ def copy_media(
     try:
         run_bounded(entries, copy_one, failed, workers=workers, where=where)
     except ConfigError as error:
+        meter.finish()
         if isinstance(source, S3Source) and source.server_side and "access denied" in str(error):
             # The listing worked, so it is the copy: CopyObject reads the source with the
             # destination's credentials.
@@ -632,7 +643,7 @@ def copy_media(
 
 def refuse_overlap(source: Source, destination: S3Destination) -> None:
     """One prefix inside the other in one bucket: each run would copy its own copies."""
-    if not isinstance(source, S3Source) or not source.server_side:
+    if not isinstance(source, S3Source) or not source.same_store:
         return  # another endpoint or account: the same name is another bucket
     here, there = source.location, destination.location
     if here.bucket == there.bucket and (
@@ -700,8 +711,10 @@ def verify_media(
             report.differences.append(Difference(key, "unread", _failure(error)))
 
     where = f"verify {source.label} against {destination.location.url}"
-    run_bounded(entries, check, failed, workers=workers, where=where)
-    meter.finish()
+    try:
+        run_bounded(entries, check, failed, workers=workers, where=where)
+    finally:
+        meter.finish()
     return report
 
 
@@ -895,7 +908,12 @@ def _endpoints(arguments: argparse.Namespace) -> tuple[S3Source, S3Destination]:
         except (BotoCoreError, ValueError) as error:
             name = "--source-profile" if arguments.source_profile else "--source-endpoint-url"
             raise ConfigError([Problem(name, str(error).splitlines()[0])]) from None
-    source = S3Source(source_client, arguments.source, server_side=not (own or arguments.stream))
+    source = S3Source(
+        source_client,
+        arguments.source,
+        server_side=not (own or arguments.stream),
+        same_store=not own,
+    )
     destination = S3Destination(
         client, arguments.destination, multipart_threshold=MULTIPART_THRESHOLD
     )

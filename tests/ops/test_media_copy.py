@@ -473,6 +473,10 @@ def test_an_object_deleted_during_the_run_fails_alone(source: SourceBucket) -> N
             (f"s3://{SOURCE_BUCKET}/", f"s3://{SOURCE_BUCKET}/media/"),
             (f"s3://{SOURCE_BUCKET}/media/", "overlaps the source", "separate prefixes"),
         ),
+        (
+            (f"s3://{SOURCE_BUCKET}/uploads/big/", f"s3://{SOURCE_BUCKET}/uploads/", "--stream"),
+            (f"s3://{SOURCE_BUCKET}/uploads/", "overlaps the source"),
+        ),
     ],
     ids=[
         "missing-source-bucket",
@@ -480,6 +484,7 @@ def test_an_object_deleted_during_the_run_fails_alone(source: SourceBucket) -> N
         "unreachable-source",
         "unknown-source-profile",
         "destination-inside-source",
+        "source-inside-destination-streamed",
     ],
 )
 def test_bad_input_is_one_line(
