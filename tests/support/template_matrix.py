@@ -44,6 +44,7 @@ class AnswerSet:
     environments: tuple[str, ...] = ENVIRONMENTS
     # An account per environment (account_per_environment); empty: all in aws_account_id.
     accounts: tuple[tuple[str, str], ...] = ()
+    email: str = "app"  # ses: Amazon SES through the task role (modules/email)
     channels: bool = False  # Django Channels: WebSockets (asked with server=asgi)
     broker: str = "redis"  # sqs: SQS queues (modules/queues) instead of ElastiCache's Redis
     celery_result_backend: str = "none"  # asked with broker=sqs: none, redis or django-db
@@ -81,6 +82,8 @@ class AnswerSet:
         if self.accounts:
             answers["account_per_environment"] = True
             answers["environment_account_ids"] = ",".join(f"{e}={a}" for e, a in self.accounts)
+        if self.email != "app":
+            answers["email"] = self.email
         if self.channels:
             answers["channels"] = True
         if self.celery:
@@ -95,9 +98,9 @@ class AnswerSet:
 QUEUES = ("default", "emails")
 ANSWER_SETS = [
     AnswerSet("pip-wsgi-celery-whitenoise-media", "pip", "wsgi", True, "whitenoise", True,
-              celery_beat=True, queues=QUEUES),
+              celery_beat=True, queues=QUEUES, email="ses"),
     AnswerSet("pip-asgi-s3static", "pip", "asgi", False, "s3", False,
-              environments=("production",), channels=True),
+              environments=("production",), channels=True, email="ses"),
     AnswerSet("poetry-wsgi-celery-nobeat-s3-media-arm64", "poetry", "wsgi", True, "s3", True,
               broker="sqs",
               cpu_architecture="ARM64", queues=QUEUES, database_engine="aurora-serverless",

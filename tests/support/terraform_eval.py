@@ -414,6 +414,12 @@ class Instance:
     def output(self, name: str) -> Any:
         return self.evaluate(self.module.outputs[name].arguments["value"])
 
+    def module_instances(self, name: str) -> list[Instance]:
+        """A module call's instances: `module.X[*]` (count 0 or 1; for_each unsupported)."""
+        call = self.module.modules[name]
+        count = self.evaluate(call.arguments["count"]) if "count" in call.arguments else 1
+        return [self.child(name)] * count
+
     def instances(self, kind: str, type_name: str, name: str) -> Any:
         """A resource/data block: one instance, a list (count) or a dict (for_each)."""
         blocks = self.module.resources if kind == "resource" else self.module.data
@@ -533,6 +539,8 @@ class _Evaluator:
             return Unknown(f"{base.address}.{name}")
         if isinstance(base, ResourceInstance):
             return base.get(name)
+        if isinstance(base, Instance):  # one instance of a module called with count
+            return base.output(name)
         if isinstance(base, Mapping):
             return base[name]
         raise TypeError(f"cannot read .{name} of {type(base).__name__}")
@@ -565,12 +573,17 @@ class _Evaluator:
         key = self.value(key_node)
         if isinstance(base, Unknown):
             return Unknown(f"{base.address}[{json.dumps(key)}]")
+        if isinstance(base, _Reference) and base.parts[0] == "module" and len(base.parts) == 2:
+            return self.instance.module_instances(base.parts[1])[key]
         return base[key]
 
     def _full_splat_expr_term(self, node: Tree[Token]) -> Any:
         base_node, splat = self._children(node)
         base = self.node(base_node)
-        items = list(base.values()) if isinstance(base, Mapping) else list(base)
+        if isinstance(base, _Reference) and base.parts[0] == "module" and len(base.parts) == 2:
+            items: list[Any] = list(self.instance.module_instances(base.parts[1]))
+        else:
+            items = list(base.values()) if isinstance(base, Mapping) else list(base)
         for attribute in self._children(splat):
             (name_node,) = self._children(attribute)
             items = [self._attribute(item, str(name_node.children[0])) for item in items]
@@ -699,6 +712,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "range": lambda n: list(range(n)),
     "join": lambda separator, items: separator.join(items),
     "split": lambda separator, text: text.split(separator),
+    "element": lambda items, index: list(items)[index % len(items)],
     "replace": lambda text, old, new: text.replace(old, new),
     "format": lambda template, *args: _format(template, *args),
     "startswith": lambda text, prefix: text.startswith(prefix),

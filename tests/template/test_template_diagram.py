@@ -58,6 +58,7 @@ def test_the_diagram_has_a_node_for_each_part_the_answers_create(rendered: Rende
         expected.add("beat")
     if case.dms:
         expected |= {"old", "dms"}
+    expected |= {"ses", "email_events"} if case.email == "ses" else set()
     assert set(chart.nodes) == expected
     # Every edge joins defined nodes.
     assert {node for edge in chart.edges for node in edge} <= set(chart.nodes)
@@ -82,6 +83,9 @@ def test_the_diagram_matches_the_task_definitions(rendered: Rendered) -> None:
         assert ("proxy", "db") in chart.edges
     if case.dms:
         assert {("old", "dms"), ("dms", "db")} <= chart.edges
+    # The app sends as the SES identity; its bounces and complaints wait in SQS.
+    ses = {("web", "ses"), ("ses", "email_events")}
+    assert (ses <= chart.edges) == (case.email == "ses")
 
     readme = (rendered.root / "docs" / "aws" / "README.md").read_text()
     # WebSockets ride the same path (CloudFront, the ALB, web) and the layer is Redis.

@@ -159,6 +159,7 @@ module "config" {
   metric_namespace       = local.metric_namespace
   enable_execute_command = var.enable_execute_command
 
+  email_parameters          = var.email_on_ses ? module.email[0].parameters : {}
   media_signing_key_id      = module.edge.media_signing_key_id
   media_signing_private_key = module.edge.media_signing_private_key
 }
@@ -207,6 +208,17 @@ module "queues" {
 moved {
   from = module.cache
   to   = module.cache[0]
+}
+
+# Email through SES (docs/email.md): the domain identity, its DKIM and MAIL FROM records,
+# the configuration set's events, and the task role's right to send as the identity.
+module "email" {
+  source           = "../email"
+  count            = var.email_on_ses ? 1 : 0
+  name             = local.name
+  domain           = var.domain
+  hosted_zone_name = var.hosted_zone_name
+  task_role_name   = element(split("/", module.config.task_role_arn), 1)
 }
 
 # The cutover's replication (off by default; off again after the cutover).

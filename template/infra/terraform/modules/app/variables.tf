@@ -72,6 +72,12 @@ variable "media_on_s3" {
   type        = bool
 }
 
+variable "email_on_ses" {
+  description = "Send email through Amazon SES as the environment's domain (modules/email); false keeps the app's own email settings."
+  type        = bool
+  default     = false
+}
+
 variable "database_engine" {
   description = "rds-postgres, aurora-postgres or aurora-serverless."
   type        = string

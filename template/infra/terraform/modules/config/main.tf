@@ -29,6 +29,8 @@ locals {
     # Static and signed media URLs point at CloudFront on the app's own domain.
     var.static_on_s3 || var.media_on_s3 ? { AWS_S3_CUSTOM_DOMAIN = var.domain } : {},
     var.media_on_s3 ? { AWS_CLOUDFRONT_KEY_ID = var.media_signing_key_id } : {},
+    # Email through SES (modules/email): the senders and the configuration set.
+    var.email_parameters,
     # The SQS broker's queues (modules/queues), kombu's predefined_queues.
     var.sqs_queue_urls != null ? { CELERY_SQS_QUEUE_URLS = jsonencode(var.sqs_queue_urls) } : {},
   )

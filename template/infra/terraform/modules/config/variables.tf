@@ -111,3 +111,9 @@ variable "enable_execute_command" {
   type        = bool
   default     = false
 }
+
+variable "email_parameters" {
+  description = "Email settings the containers read (DEFAULT_FROM_EMAIL, SERVER_EMAIL, AWS_SES_CONFIGURATION_SET from modules/email); empty without SES."
+  type        = map(string)
+  default     = {}
+}
