@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from ..cutover import source_check
 from ..settings.errors import ConfigError
-from . import config_import, cost_cli, ecs_cli, inspect_cli, media_copy, queue_metrics
+from . import config_import, cost_cli, ecs_cli, inspect_cli, media_cli, queue_metrics
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 COMMAND_GROUPS: tuple[Register, ...] = (
@@ -22,7 +22,7 @@ COMMAND_GROUPS: tuple[Register, ...] = (
     source_check.register,
     queue_metrics.register,
     inspect_cli.register,
-    media_copy.register,
+    media_cli.register,
     cost_cli.register,
 )
 
