@@ -68,6 +68,10 @@ def commands(tmp_path: Path, silent: SilentEndpoint) -> dict[str, tuple[list[str
             ["ecs", "deploy", "--cluster", "c", "--service", "s", "--task-definition", "t:1"],
             endpoint,
         ),
+        "ecs express-deploy": (
+            ["ecs", "express-deploy", "web.json", *placeholders, "--cluster", "c", "--service", "s"],
+            endpoint,
+        ),
         "ecs run-task": (
             [
                 "ecs",
