@@ -48,6 +48,13 @@ class AnswerSet:
     channels: bool = False  # Django Channels: WebSockets (asked with server=asgi)
     broker: str = "redis"  # sqs: SQS queues (modules/queues) instead of ElastiCache's Redis
     celery_result_backend: str = "none"  # asked with broker=sqs: none, redis or django-db
+    # eventbridge: EventBridge Scheduler sends beat's entries (asked with celery_beat).
+    scheduler: str = "beat"
+
+    @property
+    def beat_service(self) -> bool:
+        """A beat ECS service runs: beat answered and not replaced by EventBridge Scheduler."""
+        return self.celery and self.celery_beat and self.scheduler == "beat"
 
     @property
     def sqs(self) -> bool:
@@ -89,6 +96,8 @@ class AnswerSet:
         if self.celery:
             answers["celery_queues"] = ",".join(self.queues)
             answers["celery_beat"] = self.celery_beat
+            if self.scheduler != "beat":
+                answers["scheduler"] = self.scheduler
             if self.broker != "redis":
                 answers["broker"] = self.broker
                 answers["celery_result_backend"] = self.celery_result_backend
@@ -106,11 +115,11 @@ ANSWER_SETS = [
               cpu_architecture="ARM64", queues=QUEUES, database_engine="aurora-serverless",
               rds_proxy=True, environments=("dev", "staging", "production")),
     AnswerSet("poetry-asgi-celery-whitenoise", "poetry", "asgi", True, "whitenoise", False,
-              celery_beat=True, queues=QUEUES, channels=True),
+              celery_beat=True, queues=QUEUES, scheduler="eventbridge", channels=True),
     AnswerSet("uv-wsgi-whitenoise-media", "uv", "wsgi", False, "whitenoise", True),
     AnswerSet("uv-asgi-celery-s3-media", "uv", "asgi", True, "s3", True,
               celery_beat=True, queues=QUEUES, database_engine="aurora-postgres", dms=True,
-              broker="sqs", celery_result_backend="django-db"),
+              scheduler="eventbridge", broker="sqs", celery_result_backend="django-db"),
     # The recommended layout: an account per environment, the image repository and the
     # state in aws_account_id.
     AnswerSet("pip-wsgi-celery-media-accounts", "pip", "wsgi", True, "whitenoise", True,

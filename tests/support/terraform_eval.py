@@ -721,6 +721,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "flatten": lambda lists: [item for items in lists for item in items],
     "jsonencode": lambda value: json.dumps(value, separators=(",", ":")),
     "jsondecode": json.loads,
+    "file": lambda path: Path(path).read_text(),
     "slice": lambda items, start, end: list(items)[start:end],
     "cidrsubnet": lambda prefix, newbits, netnum: Unknown(
         f"cidrsubnet({prefix},{newbits},{netnum})"

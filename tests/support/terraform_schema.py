@@ -39,6 +39,7 @@ MODULES = (
     "github_oidc",
     "network",
     "observability",
+    "schedules",
     "storage",
 )
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")

@@ -54,8 +54,10 @@ def test_the_diagram_has_a_node_for_each_part_the_answers_create(rendered: Rende
         expected.add("proxy")
     if case.celery:
         expected |= {f"worker_{queue.replace('-', '_')}" for queue in case.queues}
-    if case.celery and case.celery_beat:
+    if case.beat_service:
         expected.add("beat")
+    elif case.celery and case.celery_beat:  # EventBridge Scheduler instead of beat
+        expected |= {"scheduler"} if case.sqs else {"scheduler", "enqueue"}
     if case.dms:
         expected |= {"old", "dms"}
     expected |= {"ses", "email_events"} if case.email == "ses" else set()
@@ -81,6 +83,9 @@ def test_the_diagram_matches_the_task_definitions(rendered: Rendered) -> None:
     assert (("web", "redis") in chart.edges) == case.elasticache
     if case.rds_proxy:
         assert ("proxy", "db") in chart.edges
+    if "scheduler" in chart.nodes:  # EventBridge Scheduler: to SQS, or an enqueue task to Redis
+        via = {("scheduler", "sqs")} if case.sqs else {("scheduler", "enqueue"), ("enqueue", "redis")}
+        assert via <= chart.edges
     if case.dms:
         assert {("old", "dms"), ("dms", "db")} <= chart.edges
     # The app sends as the SES identity; its bounces and complaints wait in SQS.

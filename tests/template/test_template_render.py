@@ -79,8 +79,10 @@ def test_writes_exactly_the_expected_files(rendered: Rendered) -> None:
     expected = set(ALWAYS_WRITTEN)
     if case.celery:
         expected.add("deploy/ecs/worker.json")
-    if case.celery and case.celery_beat:
+    if case.beat_service:
         expected.add("deploy/ecs/beat.json")
+    elif case.celery and case.celery_beat:  # EventBridge Scheduler: the export's placeholder
+        expected.add("infra/terraform/schedules.json")
     expected |= {"docs/aws/infrastructure.md", *expected_terraform_files(case.environments)}
     assert rendered.files == expected
 
@@ -114,7 +116,7 @@ def test_compose_runs_the_task_definitions_commands(rendered: Rendered) -> None:
         roles.add("worker")
         queues = services["worker"]["command"][services["worker"]["command"].index("--queues") + 1]
         assert queues == ",".join(rendered.case.queues)
-    if rendered.case.celery and rendered.case.celery_beat:
+    if rendered.case.beat_service:
         roles.add("beat")
         assert services["beat"]["command"] == only_container(rendered.request("beat"))["command"]
     assert set(services) == roles
@@ -216,7 +218,7 @@ def test_task_definitions_register_on_ecs(rendered: Rendered, aws: Aws) -> None:
     }
     roles = ["web", "migrate"]
     roles += [f"worker-{queue}" for queue in rendered.case.queues]
-    if rendered.case.celery and rendered.case.celery_beat:
+    if rendered.case.beat_service:
         roles.append("beat")
     assert registered == {f"shop-{env}-{role}" for env in ENVIRONMENTS for role in roles}
 
@@ -580,6 +582,10 @@ BAD_VALUES = [
      "Expected a list of one-line shell commands, such as [\"python manage.py migrate --noinput\"]."),
     ("celery_beat_scheduler", "django_celery_beat schedulers",
      "Expected a dotted path such as django_celery_beat.schedulers:DatabaseScheduler, or nothing."),
+    ("scheduler", "eventbridge",
+     "Expected beat: the beat scheduler django_celery_beat.schedulers:DatabaseScheduler keeps its "
+     "own schedule, which EventBridge Scheduler cannot read (keep beat, or empty "
+     "celery_beat_scheduler)."),
     ("celery_queues", "default,Emails",
      "Expected comma-separated queue names (lowercase letters, digits, dashes; up to 20 each), "
      "e.g. default,emails."),
@@ -603,7 +609,10 @@ BAD_VALUES = [
      "(one account for all: answer account_per_environment no)."),
 ]  # fmt: skip
 # What a question needs answered before it is asked.
-ASKED_AFTER = {"environment_account_ids": {"account_per_environment": True}}
+ASKED_AFTER = {
+    "environment_account_ids": {"account_per_environment": True},
+    "scheduler": {"celery_beat_scheduler": "django_celery_beat.schedulers:DatabaseScheduler"},
+}
 
 
 def test_every_validated_question_has_a_bad_value_case() -> None:

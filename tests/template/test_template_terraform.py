@@ -1108,7 +1108,7 @@ def test_the_workflow_assumes_each_environments_deploy_role_in_its_account(
 def service_names(rendered: Rendered, env: str) -> list[str]:
     """The services django-aws-deploy.yml rolls: $CLUSTER-web, $CLUSTER-worker-<queue>, $CLUSTER-beat."""
     names = [f"shop-{env}-web"] + [f"shop-{env}-worker-{q}" for q in rendered.case.queues]
-    if rendered.case.celery and rendered.case.celery_beat:
+    if rendered.case.beat_service:
         names.append(f"shop-{env}-beat")
     return names
 
@@ -1175,7 +1175,7 @@ def test_beat_is_exactly_one_on_demand_task_stopped_before_its_successor(
 ) -> None:
     for env in envs:
         beat = services(app(rendered, env).child("ecs")).get(f"shop-{env}-beat")
-        if not (rendered.case.celery and rendered.case.celery_beat):
+        if not rendered.case.beat_service:
             assert beat is None
             continue
         assert beat is not None

@@ -113,7 +113,7 @@ def test_order_is_build_migrate_static_workers_beat_then_web(rendered: Rendered)
         expected.append("Publish static files to S3")
     if rendered.case.celery:
         expected.append("Roll workers")
-        if rendered.case.celery_beat:
+        if rendered.case.beat_service:
             expected.append("Roll beat")
     expected += ["Roll web", "Smoke test the readiness endpoint"]
     order = [position(prefix) for prefix in expected]
@@ -288,7 +288,7 @@ def test_roll_steps_roll_workers_together_then_beat_then_web_against_moto(
 ) -> None:
     case = rendered.case
     workers = [f"{CLUSTER}-worker-{queue}" for queue in case.queues]
-    beat = [f"{CLUSTER}-beat"] if case.celery and case.celery_beat else []
+    beat = [f"{CLUSTER}-beat"] if case.beat_service else []
     expected = [*workers, *beat, f"{CLUSTER}-web"]
     moto_services(aws, monkeypatch, expected)
 

@@ -221,6 +221,26 @@ module "email" {
   task_role_name   = element(split("/", module.config.task_role_arn), 1)
 }
 
+# Celery beat's schedule on EventBridge Scheduler (docs/background-jobs.md): no beat service.
+module "schedules" {
+  source      = "../schedules"
+  count       = var.scheduler == "eventbridge" ? 1 : 0
+  name        = local.name
+  export_file = "${path.module}/../../schedules.json"
+  broker      = var.broker
+  enabled     = var.background_jobs
+  # sqs: Scheduler puts the Celery message on the queue (module.queues).
+  queue_urls = var.broker == "sqs" ? one(module.queues[*].queue_urls) : {}
+  queue_arns = var.broker == "sqs" ? one(module.queues[*].queue_arns) : {}
+  # redis: a one-off task of the first queue's worker family runs `manage.py enqueue`.
+  cluster_arn        = module.ecs.cluster_arn
+  task_family        = length(var.queues) > 0 ? "${local.name}-worker-${var.queues[0]}" : null
+  celery_app         = var.celery_app
+  subnet_ids         = module.network.private_subnet_ids
+  security_group_ids = [module.ecs.app_security_group_id]
+  pass_role_arns     = [module.config.task_role_arn, module.config.execution_role_arn]
+}
+
 # The cutover's replication (off by default; off again after the cutover).
 module "dms" {
   source                     = "../dms"

@@ -45,10 +45,27 @@ variable "beat" {
   type        = bool
 }
 
+variable "scheduler" {
+  description = "beat: the beat service sends the periodic tasks (var.beat); eventbridge: EventBridge Scheduler does, from infra/terraform/schedules.json (modules/schedules)."
+  type        = string
+  default     = "beat"
+
+  validation {
+    condition     = contains(["beat", "eventbridge"], var.scheduler)
+    error_message = "Expected beat or eventbridge."
+  }
+}
+
 variable "elasticache" {
   description = "Build ElastiCache Redis: the Redis broker, Redis results or Channels need it. Without it the containers get CACHE_URL=locmem:// (a cache per process)."
   type        = bool
   default     = true
+}
+
+variable "celery_app" {
+  description = "The module `celery --app` takes; EventBridge Scheduler's enqueue tasks pass it on (scheduler eventbridge, broker redis)."
+  type        = string
+  default     = null
 }
 
 variable "broker" {
