@@ -39,6 +39,7 @@ MODULES = (
     "github_oidc",
     "network",
     "observability",
+    "queues",
     "schedules",
     "storage",
 )

@@ -412,6 +412,14 @@ SECRET_VALUES = {
         serialization.NoEncryption(),
     ).decode(),
     "ALLOWED_HOSTS": "shop.example.com",
+    # broker=sqs: what modules/queues' URLs become in the parameter; Redis results: REDIS_URL.
+    "CELERY_SQS_QUEUE_URLS": json.dumps(
+        {
+            queue: f"https://sqs.eu-west-1.amazonaws.com/123456789012/shop-production-{queue}"
+            for queue in ("default", "emails")
+        }
+    ),
+    "CELERY_RESULT_BACKEND": APP_SECRET["REDIS_URL"],
 }
 
 
