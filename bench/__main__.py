@@ -16,7 +16,14 @@ from pathlib import Path
 
 from .common import DEFAULT_OUT, SIZES, Options, Result
 
-BENCHMARKS = ("cold_start", "secrets", "connections", "verification", "template_speed")
+BENCHMARKS = (
+    "cold_start",
+    "secrets",
+    "connections",
+    "verification",
+    "template_speed",
+    "media_copy",
+)
 
 
 def parse(argv: Sequence[str] | None) -> tuple[list[str], Options]:

@@ -1,6 +1,6 @@
 """The benchmarks run end to end at ``--size tiny``; nothing here asserts a duration.
 
-One ``python -m bench --size tiny`` run (all five benchmarks, as a user starts them)
+One ``python -m bench --size tiny`` run (all six benchmarks, as a user starts them)
 feeds the tests: each benchmark printed its summary line and wrote its JSON result, and
 the counts that do not depend on the machine's speed (AWS calls, rows, failed requests)
 are exact.
@@ -27,7 +27,14 @@ if str(REPO_ROOT) not in sys.path:
 
 from bench.connections import Load, parse_wrk, python_load  # noqa: E402
 
-BENCHMARKS = ("cold_start", "secrets", "connections", "verification", "template_speed")
+BENCHMARKS = (
+    "cold_start",
+    "secrets",
+    "connections",
+    "verification",
+    "template_speed",
+    "media_copy",
+)
 RESULT_KEYS = {"name", "size", "runs", "ours", "baseline", "ratio", "unit", "details", "machine"}
 MACHINE_KEYS = {"arch", "nproc", "python", "system", "date", "loadavg"}
 NUMBER = r"(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|inf)"
@@ -148,6 +155,12 @@ def test_verification_runs_at_two_row_counts(tiny: Run) -> None:
     # 20 tables, shares of 10,000 then 40,000 rows proportional to 1/(i+1), rounded
     sizes = tiny.result("verification")["details"]["sizes"]
     assert [size["rows"] for size in sizes] == [10_002, 40_001]
+
+
+@pytest.mark.slow
+def test_media_copy_writes_each_object_once_at_any_parallelism(tiny: Run) -> None:
+    details = tiny.result("media_copy")["details"]
+    assert details["writes_per_run"] == {"workers_8": 60, "workers_1": 60}
 
 
 # ------------------------------------------------------------------ load generators
