@@ -338,6 +338,8 @@ def _failure(error: BaseException) -> str:
 
 
 class S3Destination:
+    """The app's media location; objects above ``multipart_threshold`` go in parts."""
+
     def __init__(self, client: Any, location: S3Location, *, multipart_threshold: int) -> None:
         from boto3.s3.transfer import TransferConfig
 
