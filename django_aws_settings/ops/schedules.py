@@ -327,7 +327,17 @@ def celery_app(path: str | None) -> Any:
     if path:
         from celery.app.utils import find_app
 
-        return find_app(path)
-    from celery import current_app
+        try:
+            return find_app(path)
+        except (ImportError, AttributeError) as error:
+            raise ScheduleRefused(f"--app {path}: no Celery app there ({error})") from None
+    from celery import _state
 
-    return current_app._get_current_object()
+    app = _state.get_current_app()
+    # Celery's fallback app reads no settings: exporting it would write an empty schedule.
+    if app is _state.default_app:
+        raise ScheduleRefused(
+            "no Celery app is loaded with these settings; pass --app (the module "
+            "`celery --app` takes)"
+        )
+    return app

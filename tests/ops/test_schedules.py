@@ -341,6 +341,31 @@ def test_enqueue_names_the_entries_when_the_name_is_unknown(redis_url: str) -> N
     )
 
 
+def test_without_an_app_the_export_refuses_instead_of_writing_nothing(tmp_path: Path) -> None:
+    """Settings that load no Celery app: Celery's fallback app has no schedule to export."""
+    (tmp_path / "bare_settings.py").write_text(
+        'SECRET_KEY = "tests-only"\nINSTALLED_APPS = ["django_aws_settings"]\n'
+    )
+    output = tmp_path / "schedules.json"
+    path = f"{tmp_path}{os.pathsep}{PYTHONPATH}"
+    env = {"DJANGO_SETTINGS_MODULE": "bare_settings", "PYTHONPATH": path}
+    done = manage("export_schedule", "--output", str(output), env=env)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "CommandError: no Celery app is loaded with these settings; pass --app (the module "
+        "`celery --app` takes)\n",
+    )
+    assert not output.exists()
+
+
+def test_an_app_path_that_names_no_app_is_one_line() -> None:
+    done = manage("export_schedule", "--app", "nosuchmodule", "--output", "-")
+    assert (done.returncode, done.stderr) == (
+        2,
+        "CommandError: --app nosuchmodule: no Celery app there (No module named 'nosuchmodule')\n",
+    )
+
+
 # ------------------------------------------------------------ what Terraform renders
 
 
