@@ -36,6 +36,7 @@ MODULES = (
     "ecr",
     "ecs",
     "edge",
+    "email",
     "github_oidc",
     "network",
     "observability",

@@ -412,6 +412,10 @@ SECRET_VALUES = {
         serialization.NoEncryption(),
     ).decode(),
     "ALLOWED_HOSTS": "shop.example.com",
+    # email=ses: what modules/email writes into the config parameters.
+    "DEFAULT_FROM_EMAIL": "no-reply@shop.example.com",
+    "SERVER_EMAIL": "no-reply@shop.example.com",
+    "AWS_SES_CONFIGURATION_SET": "shop-production",
     # broker=sqs: what modules/queues' URLs become in the parameter; Redis results: REDIS_URL.
     "CELERY_SQS_QUEUE_URLS": json.dumps(
         {
