@@ -372,7 +372,8 @@ def _longest_time_limit(default: object, broker: str) -> tuple[float | None, str
     return longest, None
 
 
-@register()
+# With check --deploy only, like W014: development and CI keep their console backends.
+@register(deploy=True)
 def check_email_backend(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any
 ) -> list[CheckMessage]:

@@ -78,6 +78,7 @@ CACHES = {
     },
 }
 CELERY_RESULT_BACKEND = "django-db"
+vars().update(env.email_url("EMAIL_URL"))  # SMTP to the provider's host (check W016)
 SECURE_SSL_REDIRECT = True
 PAAS_VIEW = {
     "database_url": os.environ["DATABASE_URL"].split("://", 1)[0],
@@ -117,6 +118,7 @@ CACHES = {
     }
 }
 AWS_QUERYSTRING_AUTH = False
+EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"  # cookiecutter-django's (check W016)
 PAAS_VIEW = {"admin_url": ADMIN_URL, "sentry_dsn": env("SENTRY_DSN")}
 """
 COOKIECUTTER_ALIASES = (
@@ -142,7 +144,7 @@ LAYOUTS = [
         "shop.layouts.environ_production",
         ENVIRON_LAYOUT,
         {},
-        {"SENTRY_DSN": SENTRY_DSN},
+        {"SENTRY_DSN": SENTRY_DSN, "EMAIL_URL": "smtp+tls://postmaster:pw@smtp.mailgun.org:587"},
         {"PRIMARY_HOST": "shop.example.com"},
     ),
     Layout(

@@ -278,3 +278,16 @@ def test_the_generated_docs_say_how_to_leave_the_sandbox(rendered: Rendered) -> 
     readme = (rendered.root / "docs" / "aws" / "README.md").read_text()
     assert ("put-account-details --production-access-enabled" in runbook) == ses(rendered)
     assert ("`DJANGO_AWS_EMAIL`" in readme) == ses(rendered)
+
+
+def test_the_pull_request_check_runs_with_the_email_the_tasks_get(rendered: Rendered) -> None:
+    """check --deploy --fail-level WARNING (W016) sees the backend production will use."""
+    document = yaml.safe_load(
+        (rendered.root / ".github" / "workflows" / "django-aws-pull-request.yml").read_text()
+    )
+    (check,) = [
+        step
+        for step in document["jobs"]["test"]["steps"]
+        if "check --deploy" in str(step.get("run", ""))
+    ]
+    assert check["env"].get("DJANGO_AWS_EMAIL") == ("ses" if ses(rendered) else None)
