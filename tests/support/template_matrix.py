@@ -46,6 +46,7 @@ class AnswerSet:
     accounts: tuple[tuple[str, str], ...] = ()
     email: str = "app"  # ses: Amazon SES through the task role (modules/email)
     channels: bool = False  # Django Channels: WebSockets (asked with server=asgi)
+    deploy_strategy: str = "rolling"  # blue_green: ECS's BLUE_GREEN for the web service
     broker: str = "redis"  # sqs: SQS queues (modules/queues) instead of ElastiCache's Redis
     celery_result_backend: str = "none"  # asked with broker=sqs: none, redis or django-db
     # eventbridge: EventBridge Scheduler sends beat's entries (asked with celery_beat).
@@ -93,6 +94,8 @@ class AnswerSet:
             answers["email"] = self.email
         if self.channels:
             answers["channels"] = True
+        if self.deploy_strategy != "rolling":
+            answers["deploy_strategy"] = self.deploy_strategy
         if self.celery:
             answers["celery_queues"] = ",".join(self.queues)
             answers["celery_beat"] = self.celery_beat
@@ -109,14 +112,16 @@ ANSWER_SETS = [
     AnswerSet("pip-wsgi-celery-whitenoise-media", "pip", "wsgi", True, "whitenoise", True,
               celery_beat=True, queues=QUEUES, email="ses"),
     AnswerSet("pip-asgi-s3static", "pip", "asgi", False, "s3", False,
-              environments=("production",), channels=True, email="ses"),
+              environments=("production",), channels=True, email="ses",
+              deploy_strategy="blue_green"),
     AnswerSet("poetry-wsgi-celery-nobeat-s3-media-arm64", "poetry", "wsgi", True, "s3", True,
               broker="sqs",
               cpu_architecture="ARM64", queues=QUEUES, database_engine="aurora-serverless",
               rds_proxy=True, environments=("dev", "staging", "production")),
     AnswerSet("poetry-asgi-celery-whitenoise", "poetry", "asgi", True, "whitenoise", False,
               celery_beat=True, queues=QUEUES, scheduler="eventbridge", channels=True),
-    AnswerSet("uv-wsgi-whitenoise-media", "uv", "wsgi", False, "whitenoise", True),
+    AnswerSet("uv-wsgi-whitenoise-media", "uv", "wsgi", False, "whitenoise", True,
+              deploy_strategy="blue_green"),
     AnswerSet("uv-asgi-celery-s3-media", "uv", "asgi", True, "s3", True,
               celery_beat=True, queues=QUEUES, database_engine="aurora-postgres", dms=True,
               scheduler="eventbridge", broker="sqs", celery_result_backend="django-db"),

@@ -56,6 +56,7 @@ module "edge" {
   deletion_protection         = var.deletion_protection
   waf                         = var.waf
   websocket_path              = var.websocket_path
+  blue_green                  = var.deploy_strategy == "blue_green"
   idle_timeout                = var.websocket_path == null ? 60 : var.websocket_idle_timeout
   stickiness                  = var.stickiness
 }
@@ -192,6 +193,14 @@ module "ecs" {
   use_spot               = var.use_spot
   enable_execute_command = var.enable_execute_command
   cluster_after          = var.account_dependencies
+
+  # Blue/green (the web service only): the second target group and the two listener rules.
+  blue_green                   = var.deploy_strategy == "blue_green"
+  bake_time_in_minutes         = var.bake_time_in_minutes
+  blue_green_hook_function_arn = var.blue_green_hook_function_arn
+  alternate_target_group_arn   = local.express ? null : module.edge[0].alternate_target_group_arn
+  production_listener_rule_arn = local.express ? null : module.edge[0].production_listener_rule_arn
+  test_listener_rule_arn       = local.express ? null : module.edge[0].test_listener_rule_arn
 }
 
 # The Celery broker on SQS (docs/background-jobs.md): a queue and a dead-letter queue per

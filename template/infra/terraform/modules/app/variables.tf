@@ -323,3 +323,26 @@ variable "stickiness" {
   type        = bool
   default     = false
 }
+
+variable "deploy_strategy" {
+  description = "How the web service deploys: rolling, or blue_green (ECS's BLUE_GREEN: the new revision in a second target group, test traffic first, production shifted at once, then a bake time with instant rollback). Workers and beat always roll."
+  type        = string
+  default     = "rolling"
+
+  validation {
+    condition     = contains(["rolling", "blue_green"], var.deploy_strategy)
+    error_message = "deploy_strategy: expected rolling or blue_green."
+  }
+}
+
+variable "bake_time_in_minutes" {
+  description = "Blue/green: how long the old tasks stay ready to take production traffic back after the shift."
+  type        = number
+  default     = 10
+}
+
+variable "blue_green_hook_function_arn" {
+  description = "Blue/green: a Lambda function ECS calls once test traffic reaches the new tasks; null: none."
+  type        = string
+  default     = null
+}

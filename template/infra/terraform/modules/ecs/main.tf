@@ -205,6 +205,35 @@ resource "aws_ecs_service" "web" {
     target_group_arn = var.target_group_arn
     container_name   = "web"
     container_port   = 8000
+
+    # Blue/green: ECS starts the new revision in the other target group, sends it the test
+    # rule's traffic, then moves the production rule's weights (docs/aws/deploy.md).
+    dynamic "advanced_configuration" {
+      for_each = var.blue_green ? [1] : []
+      content {
+        alternate_target_group_arn = var.alternate_target_group_arn
+        production_listener_rule   = var.production_listener_rule_arn
+        test_listener_rule         = var.test_listener_rule_arn
+        role_arn                   = aws_iam_role.blue_green[0].arn
+      }
+    }
+  }
+
+  dynamic "deployment_configuration" {
+    for_each = var.blue_green ? [1] : []
+    content {
+      strategy             = "BLUE_GREEN"
+      bake_time_in_minutes = var.bake_time_in_minutes
+
+      dynamic "lifecycle_hook" {
+        for_each = var.blue_green_hook_function_arn == null ? [] : [var.blue_green_hook_function_arn]
+        content {
+          hook_target_arn  = lifecycle_hook.value
+          role_arn         = aws_iam_role.blue_green[0].arn
+          lifecycle_stages = ["POST_TEST_TRAFFIC_SHIFT"]
+        }
+      }
+    }
   }
 
   deployment_circuit_breaker {
@@ -218,6 +247,45 @@ resource "aws_ecs_service" "web" {
   }
 
   depends_on = [aws_ecs_cluster_capacity_providers.this, var.start_after]
+}
+
+# Blue/green: the role ECS assumes to move the listener rules' weights (AWS's managed policy
+# for load balancers) and to call the lifecycle hook, if there is one.
+data "aws_iam_policy_document" "ecs_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "blue_green" {
+  count              = var.blue_green ? 1 : 0
+  name               = "${var.name}-ecs-blue-green"
+  assume_role_policy = data.aws_iam_policy_document.ecs_trust.json
+}
+
+resource "aws_iam_role_policy_attachment" "blue_green" {
+  count      = var.blue_green ? 1 : 0
+  role       = aws_iam_role.blue_green[0].name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+}
+
+data "aws_iam_policy_document" "blue_green_hook" {
+  count = var.blue_green && var.blue_green_hook_function_arn != null ? 1 : 0
+  statement {
+    actions   = ["lambda:InvokeFunction"]
+    resources = [var.blue_green_hook_function_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "blue_green_hook" {
+  count  = var.blue_green && var.blue_green_hook_function_arn != null ? 1 : 0
+  name   = "invoke-lifecycle-hook"
+  role   = aws_iam_role.blue_green[0].id
+  policy = data.aws_iam_policy_document.blue_green_hook[0].json
 }
 
 resource "aws_appautoscaling_target" "web" {

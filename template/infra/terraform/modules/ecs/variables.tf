@@ -133,3 +133,44 @@ variable "cluster_after" {
   type        = list(string)
   default     = []
 }
+
+variable "blue_green" {
+  description = "Deploy the web service blue/green (ECS's BLUE_GREEN strategy) instead of rolling; workers and beat always roll."
+  type        = bool
+  default     = false
+}
+
+variable "bake_time_in_minutes" {
+  description = "Blue/green: how long the old tasks stay ready to take production traffic back after the shift."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.bake_time_in_minutes >= 0 && var.bake_time_in_minutes <= 1440
+    error_message = "bake_time_in_minutes: expected 0 to 1440 minutes."
+  }
+}
+
+variable "alternate_target_group_arn" {
+  description = "Blue/green: the second target group (modules/edge)."
+  type        = string
+  default     = null
+}
+
+variable "production_listener_rule_arn" {
+  description = "Blue/green: the listener rule whose weights ECS moves for production traffic."
+  type        = string
+  default     = null
+}
+
+variable "test_listener_rule_arn" {
+  description = "Blue/green: the listener rule for test traffic (the X-Blue-Green-Test header)."
+  type        = string
+  default     = null
+}
+
+variable "blue_green_hook_function_arn" {
+  description = "Blue/green: a Lambda function ECS calls after test traffic reaches the new tasks (POST_TEST_TRAFFIC_SHIFT); it answers SUCCEEDED, FAILED (roll back) or IN_PROGRESS. null: no hook."
+  type        = string
+  default     = null
+}

@@ -32,6 +32,9 @@ data "aws_cloudfront_response_headers_policy" "security_headers" {
 locals {
   origin_domain = "origin.${var.domain}"
   origin_header = "X-Origin-Verify"
+  # Blue/green: requests through CloudFront with this header and its secret value reach the
+  # new (green) tasks while production traffic still goes to the old (blue) ones.
+  test_header   = "X-Blue-Green-Test"
   bucket_origin = var.static_on_s3 || var.media_on_s3
 }
 
@@ -155,6 +158,40 @@ resource "aws_lb_target_group" "web" {
   }
 }
 
+# Blue/green: the target group the next revision's tasks start in; ECS swaps the roles of
+# the two groups on every deploy.
+resource "aws_lb_target_group" "alternate" {
+  count                = var.blue_green ? 1 : 0
+  name                 = "${var.name}-alt"
+  port                 = 8000
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = var.deregistration_delay
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from there to the task the traffic stays inside the VPC, limited by security groups.
+
+  stickiness {
+    enabled         = var.stickiness
+    type            = "lb_cookie"
+    cookie_duration = 86400
+  }
+
+  health_check {
+    path                = var.health_check_path
+    matcher             = "200"
+    interval            = 15
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+}
+
+resource "random_password" "test_header" {
+  count   = var.blue_green ? 1 : 0
+  length  = 40
+  special = false
+}
+
 resource "aws_lb_listener" "https" {
   load_balancer_arn = aws_lb.this.arn
   port              = 443
@@ -175,6 +212,45 @@ resource "aws_lb_listener" "https" {
 
 resource "aws_lb_listener_rule" "from_cloudfront" {
   listener_arn = aws_lb_listener.https.arn
+  # Blue/green: the test rule (a narrower match) must come first.
+  priority = var.blue_green ? 2 : 1
+
+  condition {
+    http_header {
+      http_header_name = local.origin_header
+      values           = [for key in var.origin_header_keys : random_password.origin_header[key].result]
+    }
+  }
+
+  # Weighted, so ECS's blue/green deployments can move production traffic between the two
+  # target groups; ECS owns the weights from then on.
+  action {
+    type = "forward"
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.web.arn
+        weight = 100
+      }
+      dynamic "target_group" {
+        for_each = aws_lb_target_group.alternate
+        content {
+          arn    = target_group.value.arn
+          weight = 0
+        }
+      }
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [action]
+  }
+}
+
+# Blue/green test traffic: through CloudFront (the origin header) and with the test secret;
+# ECS points it at the new tasks before it shifts production traffic.
+resource "aws_lb_listener_rule" "test" {
+  count        = var.blue_green ? 1 : 0
+  listener_arn = aws_lb_listener.https.arn
   priority     = 1
 
   condition {
@@ -184,9 +260,29 @@ resource "aws_lb_listener_rule" "from_cloudfront" {
     }
   }
 
+  condition {
+    http_header {
+      http_header_name = local.test_header
+      values           = [random_password.test_header[0].result]
+    }
+  }
+
   action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.web.arn
+    type = "forward"
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.web.arn
+        weight = 100
+      }
+      target_group {
+        arn    = aws_lb_target_group.alternate[0].arn
+        weight = 0
+      }
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [action]
   }
 }
 

@@ -50,3 +50,25 @@ output "web_acl_name" {
   description = "The WAF web ACL in front of CloudFront (null without WAF)."
   value       = one(aws_wafv2_web_acl.this[*].name)
 }
+
+output "alternate_target_group_arn" {
+  description = "Blue/green: the second target group (null on rolling deploys)."
+  value       = one(aws_lb_target_group.alternate[*].arn)
+  depends_on  = [aws_lb_listener_rule.test]
+}
+
+output "production_listener_rule_arn" {
+  description = "The listener rule that forwards CloudFront's requests to the web service."
+  value       = aws_lb_listener_rule.from_cloudfront.arn
+}
+
+output "test_listener_rule_arn" {
+  description = "Blue/green: the rule for requests carrying the X-Blue-Green-Test secret (null on rolling deploys)."
+  value       = one(aws_lb_listener_rule.test[*].arn)
+}
+
+output "test_header_value" {
+  description = "Blue/green: the X-Blue-Green-Test header value that reaches the new tasks before production traffic (null on rolling deploys)."
+  value       = one(random_password.test_header[*].result)
+  sensitive   = true
+}

@@ -128,3 +128,9 @@ variable "origin_header_keys" {
     error_message = "Expected 1 to 4 distinct names (a listener rule condition holds at most 5 values)."
   }
 }
+
+variable "blue_green" {
+  description = "The web service deploys blue/green (ECS's BLUE_GREEN strategy): a second target group, and a test listener rule that sends requests carrying the X-Blue-Green-Test secret to the new tasks before production traffic."
+  type        = bool
+  default     = false
+}
