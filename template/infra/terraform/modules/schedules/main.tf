@@ -34,6 +34,23 @@ locals {
       awsvpcConfiguration = { subnets = var.subnet_ids, securityGroups = var.security_group_ids, assignPublicIp = "DISABLED" }
     }
   }
+  enqueue = {
+    for key, schedule in local.schedules : key =>
+    concat(["python", "manage.py", "enqueue", schedule.name], var.celery_app == null ? [] : ["--app", var.celery_app])
+  }
+  # Each target's request, in the API's own shape: SendMessage's (the export's message,
+  # copied) or RunTask's. jsonencode writes < and > as \u003c and \u003e: the execution
+  # id's keyword goes back to the literal text Scheduler replaces.
+  inputs = local.sqs ? {
+    for key, schedule in local.schedules : key => replace(jsonencode({
+      QueueUrl    = var.queue_urls[schedule.queue]
+      MessageBody = schedule.sqs_message_body
+    }), "\\u003caws.scheduler.execution-id\\u003e", "<aws.scheduler.execution-id>")
+    } : {
+    for key, schedule in local.schedules : key => jsonencode(merge(local.run_task, {
+      overrides = { containerOverrides = [{ name = var.container_name, command = local.enqueue[key] }] }
+    }))
+  }
 }
 
 resource "aws_scheduler_schedule_group" "this" {
@@ -151,13 +168,7 @@ resource "aws_scheduler_schedule" "this" {
   target {
     arn      = local.sqs ? "arn:aws:scheduler:::aws-sdk:sqs:sendMessage" : "arn:aws:scheduler:::aws-sdk:ecs:runTask"
     role_arn = aws_iam_role.this.arn
-    # The API's own request: SendMessage's (the export's message, copied), or RunTask's.
-    input = local.sqs ? jsonencode({
-      QueueUrl    = var.queue_urls[each.value.queue]
-      MessageBody = each.value.sqs_message_body
-      }) : jsonencode(merge(local.run_task, {
-        overrides = { containerOverrides = [{ name = var.container_name, command = concat(["python", "manage.py", "enqueue", each.value.name], var.celery_app == null ? [] : ["--app", var.celery_app]) }] }
-    }))
+    input    = local.inputs[each.key]
 
     dead_letter_config {
       arn = aws_sqs_queue.dead_letter.arn
