@@ -44,6 +44,7 @@ class AnswerSet:
     environments: tuple[str, ...] = ENVIRONMENTS
     # An account per environment (account_per_environment); empty: all in aws_account_id.
     accounts: tuple[tuple[str, str], ...] = ()
+    compute: str = "ecs"  # express: one ECS Express Mode web service (docs/express.md)
     email: str = "app"  # ses: Amazon SES through the task role (modules/email)
     channels: bool = False  # Django Channels: WebSockets (asked with server=asgi)
     deploy_strategy: str = "rolling"  # blue_green: ECS's BLUE_GREEN for the web service
@@ -90,6 +91,8 @@ class AnswerSet:
         if self.accounts:
             answers["account_per_environment"] = True
             answers["environment_account_ids"] = ",".join(f"{e}={a}" for e, a in self.accounts)
+        if self.compute != "ecs":
+            answers["compute"] = self.compute
         if self.email != "app":
             answers["email"] = self.email
         if self.channels:
@@ -131,6 +134,8 @@ ANSWER_SETS = [
               celery_beat=True, queues=QUEUES, dms=True, broker="sqs",
               celery_result_backend="redis",
               accounts=(("staging", "210987654321"), ("production", "345678901234"))),
+    # A small app on ECS Express Mode: one web service, no Celery, static files in the image.
+    AnswerSet("pip-wsgi-express", "pip", "wsgi", False, "whitenoise", True, compute="express"),
 ]  # fmt: skip
 
 

@@ -37,6 +37,7 @@ MODULES = (
     "ecs",
     "edge",
     "email",
+    "express",
     "github_oidc",
     "network",
     "observability",

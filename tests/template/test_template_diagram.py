@@ -45,7 +45,9 @@ def flowchart(rendered: Rendered) -> Flowchart:
 
 def test_the_diagram_has_a_node_for_each_part_the_answers_create(rendered: Rendered) -> None:
     case, chart = rendered.case, flowchart(rendered)
-    expected = {"users", "cdn", "alb", "web", "db", "config", "gha", "ecr", "migrate"}
+    expected = {"users", "web", "db", "config", "gha", "ecr", "migrate"}
+    # ECS Express Mode: its own service (load balancer, HTTPS) instead of CloudFront and ours.
+    expected |= {"express"} if case.compute == "express" else {"cdn", "alb"}
     expected |= {"redis"} if case.elasticache else set()
     expected |= {"sqs"} if case.sqs else set()
     if case.static_backend == "s3" or case.media_on_s3:
@@ -73,7 +75,10 @@ def test_the_diagram_matches_the_task_definitions(rendered: Rendered) -> None:
     assert bool(workers) == ("worker" in roles)
     assert ("beat" in chart.nodes) == ("beat" in roles)
     database = "proxy" if case.rds_proxy else "db"
-    assert {("web", database), ("migrate", database), ("alb", "web")} <= chart.edges
+    front = "express" if case.compute == "express" else "alb"
+    assert {("web", database), ("migrate", database), (front, "web")} <= chart.edges
+    if case.compute == "express" and case.media_on_s3:  # no CloudFront: presigned S3 URLs
+        assert {("users", "s3"), ("web", "s3")} <= chart.edges
     broker = "sqs" if case.sqs else "redis"
     assert {(worker, broker) for worker in workers} | {
         (worker, database) for worker in workers

@@ -477,6 +477,15 @@ def test_media_urls_are_signed_for_cloudfront_on_the_apps_domain(
         return
 
     options = production_settings(rendered, "web", tmp_path)["STORAGES"]["default"]["OPTIONS"]
+    if rendered.case.compute == "express":
+        # No CloudFront (docs/express.md): private media in URLs S3 itself signs, expiring.
+        assert (options["querystring_auth"], options["custom_domain"]) == (True, None)
+        keys = {"access_key": "testing", "secret_key": "testing", "security_token": None}
+        url = urllib.parse.urlsplit(S3Storage(**{**options, **keys}).url("avatars/a b.png"))
+        query = urllib.parse.parse_qs(url.query)
+        assert url.path.endswith("/media/avatars/a%20b.png")
+        assert (query["X-Amz-Algorithm"], "X-Amz-Signature" in query) == (["AWS4-HMAC-SHA256"], True)
+        return
     url = urllib.parse.urlsplit(S3Storage(**options).url("avatars/a b.png"))
     query = urllib.parse.parse_qs(url.query)
     # CloudFront's canned policy, and its URL-safe base64 of the RSA-SHA1 signature.
@@ -579,6 +588,9 @@ BAD_VALUES = [
     ("test_requirements_file", "../dev.txt",
      "Expected a relative path to a .txt requirements file inside the repository, or nothing."),
     ("celery_app", "shop.celery:app", "Expected a dotted Python module path."),
+    ("compute", "express",  # the sample project uses Celery
+     "Expected ecs: Express Mode runs one web service, without Celery workers (celery); "
+     "see docs/express.md."),
     ("celery_concurrency", "0", "Expected a number of processes from 1 to 64."),
     ("celery_worker_flags", "--max-tasks-per-child 100",
      "Expected a list of plain flags and values, such as [--max-tasks-per-child, \"100\"]."),

@@ -112,6 +112,17 @@ def app(rendered: Rendered, env: str) -> Instance:
     return environment(rendered.root, env).child("app")
 
 
+def compute(rendered: Rendered, env: str) -> Instance:
+    """The module that runs the containers: modules/ecs, or modules/express on Express Mode."""
+    return app(rendered, env).child("express" if rendered.case.compute == "express" else "ecs")
+
+
+def full_stack_only(rendered: Rendered, what: str) -> None:
+    """Skip a test of something ECS Express Mode does not have (docs/express.md)."""
+    if rendered.case.compute == "express":
+        pytest.skip(f"ECS Express Mode has no {what}; tests/template/test_template_express.py")
+
+
 def resource(instance: Instance, type_name: str, name: str) -> Any:
     return instance.instances("resource", type_name, name)
 
@@ -349,6 +360,10 @@ def test_github_variables_come_from_the_outputs_they_are_documented_with(
     env = rendered.case.environments[-1]
     root = environment(rendered.root, env)
     host = REQUIRED_ANSWERS["domain"] if env == "production" else f"{env}.shop.example.com"
+    if rendered.case.compute == "express":  # the host name Express Mode gives the service
+        host = Unknown(
+            "module.app.module.express.aws_ecs_express_gateway_service.web.ingress_paths[0].endpoint"
+        )
     assert (root.output("deploy_role_arn"), root.output("app_url")) == (
         f"arn:aws:iam::{rendered.case.account(env)}:role/shop-{env}-deploy",
         f"https://{host}",
@@ -726,7 +741,7 @@ def test_task_role_may_protect_only_the_tasks_of_its_own_cluster(
     """django_aws_settings.runtime.task_protection: the agent calls these with the task role."""
     for env in envs:
         instance = app(rendered, env)
-        cluster = instance.child("ecs").output("cluster_name")
+        cluster = instance.output("cluster_name")
         statements = policy(instance.child("config"), "task")
         tasks = {f"arn:aws:ecs:{REGION}:{rendered.case.account(env)}:task/{cluster}/*"}
         assert cluster == f"shop-{env}"
@@ -993,7 +1008,7 @@ def test_the_first_task_definitions_run_the_image_from_the_shared_repository(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
     for env in envs:
-        ecs = app(rendered, env).child("ecs")
+        ecs = compute(rendered, env)
         web = ecs.evaluate(ecs.module.locals["web_request"])
         (container,) = web["containerDefinitions"]
         assert container["image"] == FIRST_IMAGE
@@ -1129,6 +1144,7 @@ def services(instance: Instance) -> dict[str, ResourceInstance]:
 def test_services_are_the_ones_the_deploy_workflow_rolls(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
+    full_stack_only(rendered, "ECS services of ours")
     workflow = (rendered.root / ".github" / "workflows" / "django-aws-deploy.yml").read_text()
     for env in envs:
         ecs = app(rendered, env).child("ecs")
@@ -1141,6 +1157,7 @@ def test_services_are_the_ones_the_deploy_workflow_rolls(
 def test_each_service_starts_from_its_own_task_definition_file(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
+    full_stack_only(rendered, "ECS services of ours")
     for env in envs:
         ecs = app(rendered, env).child("ecs")
         registered = resource(ecs, "aws_ecs_task_definition", "this")
@@ -1161,6 +1178,7 @@ def test_each_service_starts_from_its_own_task_definition_file(
 def test_services_leave_task_definitions_to_the_pipeline(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
+    full_stack_only(rendered, "ECS services of ours")
     for env in envs:
         ignored = {
             name: "task_definition" in service.block.ignored_changes()
@@ -1173,6 +1191,7 @@ def test_services_leave_task_definitions_to_the_pipeline(
 def test_beat_is_exactly_one_on_demand_task_stopped_before_its_successor(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
+    full_stack_only(rendered, "beat")
     for env in envs:
         beat = services(app(rendered, env).child("ecs")).get(f"shop-{env}-beat")
         if not rendered.case.beat_service:
@@ -1195,6 +1214,7 @@ def test_beat_is_exactly_one_on_demand_task_stopped_before_its_successor(
 def test_production_waits_for_its_cutover_to_take_the_name_and_the_jobs(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
+    full_stack_only(rendered, "CloudFront or Celery jobs to switch on")
     for env in envs:
         instance = app(rendered, env)
         edge, ecs = instance.child("edge"), instance.child("ecs")
@@ -1227,6 +1247,7 @@ def test_production_waits_for_its_cutover_to_take_the_name_and_the_jobs(
 def test_web_rolls_back_a_failed_deployment_and_scales_on_cpu(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
+    full_stack_only(rendered, "ECS web service of ours")
     for env in envs:
         ecs = app(rendered, env).child("ecs")
         web = services(ecs)[f"shop-{env}-web"]
@@ -1242,6 +1263,7 @@ def test_web_rolls_back_a_failed_deployment_and_scales_on_cpu(
 def test_each_worker_scales_on_the_depth_the_publisher_puts(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
+    full_stack_only(rendered, "workers")
     for env in envs:
         ecs = app(rendered, env).child("ecs")
         policies = resource(ecs, "aws_appautoscaling_policy", "worker_backlog")
@@ -1335,6 +1357,7 @@ def gunicorn_timing(rendered: Rendered) -> dict[str, int]:
 def test_load_balancer_checks_the_packages_health_path_on_the_container_port(
     rendered: Rendered,
 ) -> None:
+    full_stack_only(rendered, "load balancer of ours")
     edge = app(rendered, rendered.case.environments[0]).child("edge")
     group = resource(edge, "aws_lb_target_group", "web")
     (check,) = group.block.nested("health_check")
@@ -1347,6 +1370,7 @@ def test_load_balancer_checks_the_packages_health_path_on_the_container_port(
 
 @SLOW
 def test_shutdown_and_keep_alive_timeouts_are_ordered(rendered: Rendered) -> None:
+    full_stack_only(rendered, "load balancer of ours")
     gunicorn = gunicorn_timing(rendered)
     edge = app(rendered, rendered.case.environments[0]).child("edge")
     alb = resource(edge, "aws_lb", "this")
@@ -1370,6 +1394,7 @@ def test_shutdown_and_keep_alive_timeouts_are_ordered(rendered: Rendered) -> Non
 
 
 def test_load_balancer_forwards_only_requests_from_cloudfront(rendered: Rendered) -> None:
+    full_stack_only(rendered, "CloudFront")
     edge = app(rendered, rendered.case.environments[0]).child("edge")
     (ingress,) = [resource(edge, "aws_vpc_security_group_ingress_rule", "alb_from_cloudfront")]
     prefix_list = edge.instances("data", "aws_ec2_managed_prefix_list", "cloudfront")
@@ -1400,6 +1425,7 @@ def test_load_balancer_forwards_only_requests_from_cloudfront(rendered: Rendered
 def test_an_origin_header_rotation_accepts_both_values_and_sends_the_new_one(
     rendered: Rendered,
 ) -> None:
+    full_stack_only(rendered, "CloudFront")
     root = environment(rendered.root, rendered.case.environments[0])
     rotating = Instance(root.module, {**root.inputs, "origin_header_keys": ["1", "2"]}, root.facts)
     edge = rotating.child("app").child("edge")
@@ -1437,6 +1463,11 @@ def test_static_and_media_come_from_the_bucket_exactly_as_answered(rendered: Ren
     edge, storage = instance.child("edge"), instance.child("storage")
     static_on_s3 = rendered.case.static_backend == "s3"
     media_on_s3 = rendered.case.media_on_s3
+    if rendered.case.compute == "express":
+        # No CloudFront: the bucket holds media, and no one but the app reads it.
+        readers = [s for s in policy(storage, "this") if s["sid"] == "CloudFrontReadsFiles"]
+        assert (len(resource(storage, "aws_s3_bucket", "this")), readers) == (int(media_on_s3), [])
+        return
     distribution = resource(edge, "aws_cloudfront_distribution", "this")
     origins = {
         o["origin_id"]: o["domain_name"]
@@ -1479,6 +1510,7 @@ def test_static_and_media_come_from_the_bucket_exactly_as_answered(rendered: Ren
 def test_media_is_served_only_to_urls_signed_with_the_key_the_app_holds(
     rendered: Rendered, envs: tuple[str, ...]
 ) -> None:
+    full_stack_only(rendered, "CloudFront")
     for env in envs:
         instance = app(rendered, env)
         edge, config = instance.child("edge"), instance.child("config")
@@ -1527,9 +1559,10 @@ def test_a_rotation_trusts_both_keys_and_signs_with_the_new_one(
 ) -> None:
     env = rendered.case.environments[-1]
     declared = Module.read(terraform_dir(rendered) / "environments" / env).variables
-    # The knob exists exactly when there are keys to rotate.
-    assert ("media_signing_keys" in declared) == rendered.case.media_on_s3
-    if not rendered.case.media_on_s3:
+    # The knob exists exactly when there are keys to rotate (Express Mode: no CloudFront).
+    signed = rendered.case.media_on_s3 and rendered.case.compute != "express"
+    assert ("media_signing_keys" in declared) == signed
+    if not signed:
         return
     copy = tmp_path / "terraform"
     shutil.copytree(terraform_dir(rendered), copy)
@@ -1677,7 +1710,8 @@ def test_redis_is_one_encrypted_authenticated_primary_not_cluster_mode(rendered:
 
 def test_only_the_apps_tasks_reach_the_database_and_redis(rendered: Rendered) -> None:
     instance = app(rendered, rendered.case.environments[0])
-    app_group = Unknown("module.app.module.ecs.aws_security_group.app.id")
+    stack = "express" if rendered.case.compute == "express" else "ecs"
+    app_group = Unknown(f"module.app.module.{stack}.aws_security_group.app.id")
     sources = {
         "database": resource(
             instance.child("data"), "aws_vpc_security_group_ingress_rule", "database_from_app"
@@ -2005,6 +2039,7 @@ def test_an_environment_in_its_own_account_makes_what_the_account_needs_first(
 
 
 def test_a_use_spot_flip_rolls_the_services_instead_of_replacing_them(rendered: Rendered) -> None:
+    full_stack_only(rendered, "Fargate Spot")
     for env in rendered.case.environments:
         root = environment(rendered.root, env)
         strategies = {}
@@ -2143,16 +2178,13 @@ def test_production_alarms_reach_someone_and_cover_what_fails_quietly(rendered: 
             "proxy_failed_logins": [f"shop-{env}-proxy-failed-logins"] if proxied else [],
             "cache_evictions": [f"{n}-evictions" for n in nodes],
             "cache_cpu_credits": [f"{n}-cpu-credits" for n in nodes],  # cache.t4g.* everywhere
-            "cloudfront_5xx": [f"shop-{env}-cloudfront-5xx"],
-            "waf_blocks": [f"shop-{env}-waf-blocks"],
+            # Express Mode: no CloudFront or WAF of ours.
+            "cloudfront_5xx": [f"shop-{env}-cloudfront-5xx"] * (case.compute != "express"),
+            "waf_blocks": [f"shop-{env}-waf-blocks"] * (case.compute != "express"),
         }
         # CloudFront's and WAF's metrics live in us-east-1: so do their alarms and topic.
         for name in ("cloudfront_5xx", "waf_blocks"):
-            for alarm in (
-                resource(observability, "aws_cloudwatch_metric_alarm", name)
-                if name == "waf_blocks"
-                else [resource(observability, "aws_cloudwatch_metric_alarm", name)]
-            ):
+            for alarm in resource(observability, "aws_cloudwatch_metric_alarm", name):
                 assert alarm.argument("alarm_actions") == [
                     observability.output("global_alarm_topic_arn")
                 ]

@@ -17,7 +17,7 @@ from support.template_matrix import ANSWER_SETS, Rendered
 
 WORKFLOWS = (".github/workflows/django-aws-deploy.yml", ".github/workflows/django-aws-pull-request.yml")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
-STEP_COMMAND = re.compile(r"django-aws ecs (register|run-task|deploy) ([^\n]*)")
+STEP_COMMAND = re.compile(r"django-aws ecs (register|run-task|deploy|express-deploy) ([^\n]*)")
 
 
 def workflow(rendered: Rendered, name: str) -> dict[Any, Any]:
@@ -131,7 +131,7 @@ def test_each_register_names_a_generated_task_definition(rendered: Rendered) -> 
         arguments.split()[0]
         for step in deploy_steps(rendered)
         for command, arguments in STEP_COMMAND.findall(str(step.get("run", "")))
-        if command == "register"
+        if command in ("register", "express-deploy")  # Express Mode: web.json's container
     }
     assert registered == generated
 
@@ -287,6 +287,11 @@ def test_roll_steps_roll_workers_together_then_beat_then_web_against_moto(
     rendered: Rendered, aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     case = rendered.case
+    if case.compute == "express":
+        pytest.skip(
+            "moto has no UpdateExpressGatewayService: express-deploy runs against botocore's "
+            "Stubber in tests/ops/test_express_deploy.py"
+        )
     workers = [f"{CLUSTER}-worker-{queue}" for queue in case.queues]
     beat = [f"{CLUSTER}-beat"] if case.beat_service else []
     expected = [*workers, *beat, f"{CLUSTER}-web"]

@@ -24,6 +24,29 @@ locals {
   # The image repository (infra/terraform/shared), in this account or in the shared one.
   ecr_repository_arn = "arn:aws:ecr:${data.aws_region.current.region}:${var.image_account_id}:repository/${var.project}"
   ecr_repository_url = "${var.image_account_id}.dkr.ecr.${data.aws_region.current.region}.amazonaws.com/${var.project}"
+  # ECS Express Mode (docs/express.md): one web service with its own load balancer, in
+  # modules/express; no modules/edge (load balancer, CloudFront) and no modules/ecs.
+  express = var.compute == "express"
+  # One output at a time (module.ecs[0].x, not module.ecs[*]): the database and Redis read
+  # the security group, and the services wait for what config writes from them.
+  cluster_name          = local.express ? module.express[0].cluster_name : module.ecs[0].cluster_name
+  app_security_group_id = local.express ? module.express[0].app_security_group_id : module.ecs[0].app_security_group_id
+  service_names = local.express ? [module.express[0].web_service_name] : concat(
+    [module.ecs[0].web_service_name],
+    values(module.ecs[0].worker_service_names),
+    compact([module.ecs[0].beat_service_name, module.ecs[0].queue_metrics_service_name]),
+  )
+}
+
+# Both stacks keep their addresses from before var.compute existed.
+moved {
+  from = module.edge
+  to   = module.edge[0]
+}
+
+moved {
+  from = module.ecs
+  to   = module.ecs[0]
 }
 
 module "network" {
@@ -38,6 +61,7 @@ module "network" {
 
 module "edge" {
   source = "../edge"
+  count  = local.express ? 0 : 1
   providers = {
     aws           = aws
     aws.us_east_1 = aws.us_east_1
@@ -65,8 +89,8 @@ module "storage" {
   source                      = "../storage"
   bucket_name                 = local.bucket_name
   static_on_s3                = var.static_on_s3
-  media_on_s3                 = var.media_on_s3
-  cloudfront_distribution_arn = module.edge.distribution_arn
+  media_on_s3                 = var.media_on_s3 && !local.express # Express: no CloudFront, presigned S3 URLs
+  cloudfront_distribution_arn = local.express ? null : module.edge[0].distribution_arn
 }
 
 module "data" {
@@ -76,7 +100,7 @@ module "data" {
   database_name           = local.database_name
   vpc_id                  = module.network.vpc_id
   database_subnet_ids     = module.network.database_subnet_ids
-  app_security_group_id   = module.ecs.app_security_group_id
+  app_security_group_id   = local.app_security_group_id
   multi_az                = var.multi_az
   deletion_protection     = var.deletion_protection
   instance_class          = var.db_instance_class
@@ -100,7 +124,7 @@ module "cache" {
   multi_az              = var.multi_az
   vpc_id                = module.network.vpc_id
   database_subnet_ids   = module.network.database_subnet_ids
-  app_security_group_id = module.ecs.app_security_group_id
+  app_security_group_id = local.app_security_group_id
 
   auth_token_version         = var.redis_auth_token_version
   auth_token_update_strategy = var.redis_auth_token_update_strategy
@@ -117,8 +141,9 @@ module "observability" {
   log_group_name           = "/ecs/${var.project}/${var.environment}"
   log_retention_days       = var.log_retention_days
   alarm_email              = var.alarm_email
-  alb_arn_suffix           = module.edge.alb_arn_suffix
-  target_group_arn_suffix  = module.edge.target_group_arn_suffix
+  edge_metrics             = !local.express
+  alb_arn_suffix           = local.express ? null : module.edge[0].alb_arn_suffix
+  target_group_arn_suffix  = local.express ? null : module.edge[0].target_group_arn_suffix
   db_instance_identifier   = module.data.instance_identifier
   db_cluster_identifier    = module.data.cluster_identifier
   db_connections_threshold = var.db_connections_alarm
@@ -126,17 +151,13 @@ module "observability" {
   cache_node_type          = var.cache_node_type
   db_serverless            = var.database_engine == "aurora-serverless"
   db_proxy_name            = module.data.proxy_name
-  distribution_id          = module.edge.distribution_id
-  web_acl_name             = module.edge.web_acl_name
+  distribution_id          = local.express ? null : module.edge[0].distribution_id
+  web_acl_name             = local.express ? null : module.edge[0].web_acl_name
   monthly_budget_usd       = var.monthly_budget_usd
-  cluster_name             = module.ecs.cluster_name
-  service_names = concat(
-    [module.ecs.web_service_name],
-    values(module.ecs.worker_service_names),
-    compact([module.ecs.beat_service_name, module.ecs.queue_metrics_service_name]),
-  )
-  metric_namespace = local.metric_namespace
-  queues           = var.broker == "sqs" ? [] : var.queues # SQS: modules/queues alarms on its own metrics
+  cluster_name             = local.cluster_name
+  service_names            = local.service_names
+  metric_namespace         = local.metric_namespace
+  queues                   = var.broker == "sqs" ? [] : var.queues # SQS: modules/queues alarms on its own metrics
 }
 
 module "config" {
@@ -153,20 +174,24 @@ module "config" {
   database_proxy         = var.rds_proxy
   bucket_name            = local.bucket_name
   static_on_s3           = var.static_on_s3
-  media_on_s3            = var.media_on_s3
+  media_on_s3            = var.media_on_s3 && !local.express # Express: no CloudFront domain or signing key
   log_group_arn          = module.observability.log_group_arn
   ecr_repository_arn     = local.ecr_repository_arn
-  cluster_name           = local.name # what module.ecs names the cluster
+  cluster_name           = local.name # what module.ecs (module.express) names the cluster
   metric_namespace       = local.metric_namespace
   enable_execute_command = var.enable_execute_command
 
   email_parameters          = var.email_on_ses ? module.email[0].parameters : {}
-  media_signing_key_id      = module.edge.media_signing_key_id
-  media_signing_private_key = module.edge.media_signing_private_key
+  media_signing_key_id      = local.express ? null : module.edge[0].media_signing_key_id
+  media_signing_private_key = local.express ? null : module.edge[0].media_signing_private_key
+  # Express Mode's own host name, <service>.ecs.<region>.on.aws (its load balancer
+  # forwards only that name to the service).
+  extra_allowed_hosts = local.express ? [".ecs.${data.aws_region.current.region}.on.aws"] : []
 }
 
 module "ecs" {
   source                 = "../ecs"
+  count                  = local.express ? 0 : 1
   name                   = local.name
   environment            = var.environment
   image                  = "${local.ecr_repository_url}:${var.image_tag}"
@@ -176,8 +201,8 @@ module "ecs" {
   background_jobs        = var.background_jobs
   vpc_id                 = module.network.vpc_id
   private_subnet_ids     = module.network.private_subnet_ids
-  alb_security_group_id  = module.edge.alb_security_group_id
-  target_group_arn       = module.edge.target_group_arn
+  alb_security_group_id  = local.express ? null : module.edge[0].alb_security_group_id
+  target_group_arn       = local.express ? null : module.edge[0].target_group_arn
   task_role_arn          = module.config.task_role_arn
   migrate_role_arn       = module.config.migrate_role_arn
   queue_metrics_role_arn = module.config.queue_metrics_role_arn
@@ -201,6 +226,23 @@ module "ecs" {
   alternate_target_group_arn   = local.express ? null : module.edge[0].alternate_target_group_arn
   production_listener_rule_arn = local.express ? null : module.edge[0].production_listener_rule_arn
   test_listener_rule_arn       = local.express ? null : module.edge[0].test_listener_rule_arn
+}
+
+module "express" {
+  source             = "../express"
+  count              = local.express ? 1 : 0
+  name               = local.name
+  environment        = var.environment
+  image              = "${local.ecr_repository_url}:${var.image_tag}"
+  vpc_id             = module.network.vpc_id
+  public_subnet_ids  = module.network.public_subnet_ids
+  task_role_arn      = module.config.task_role_arn
+  migrate_role_arn   = module.config.migrate_role_arn
+  execution_role_arn = module.config.execution_role_arn
+  web_min_count      = var.web_min_count
+  web_max_count      = var.web_max_count
+  start_after        = module.config.startup_dependencies
+  cluster_after      = var.account_dependencies
 }
 
 # The Celery broker on SQS (docs/background-jobs.md): a queue and a dead-letter queue per
@@ -242,11 +284,11 @@ module "schedules" {
   queue_urls = var.broker == "sqs" ? one(module.queues[*].queue_urls) : {}
   queue_arns = var.broker == "sqs" ? one(module.queues[*].queue_arns) : {}
   # redis: a one-off task of the first queue's worker family runs `manage.py enqueue`.
-  cluster_arn        = module.ecs.cluster_arn
+  cluster_arn        = local.express ? null : module.ecs[0].cluster_arn
   task_family        = length(var.queues) > 0 ? "${local.name}-worker-${var.queues[0]}" : null
   celery_app         = var.celery_app
   subnet_ids         = module.network.private_subnet_ids
-  security_group_ids = [module.ecs.app_security_group_id]
+  security_group_ids = [local.app_security_group_id]
   pass_role_arns     = [module.config.task_role_arn, module.config.execution_role_arn]
 }
 
@@ -273,7 +315,7 @@ module "github_oidc" {
   oidc_provider_arn  = coalesce(var.github_oidc_provider_arn, one(data.aws_iam_openid_connect_provider.github[*].arn))
   ecr_repository_arn = local.ecr_repository_arn
   push_images        = var.push_images
-  cluster_name       = module.ecs.cluster_name
+  cluster_name       = local.cluster_name
   task_role_arns     = [module.config.task_role_arn, module.config.migrate_role_arn, module.config.execution_role_arn]
   log_group_arn      = module.observability.log_group_arn
   parameter_path_arn = module.config.parameter_path_arn

@@ -8,27 +8,27 @@ output "deploy_role_arn" {
 
 output "cluster_name" {
   description = "The ECS cluster."
-  value       = module.ecs.cluster_name
+  value       = local.cluster_name
 }
 
 output "web_service_name" {
-  description = "The web service."
-  value       = module.ecs.web_service_name
+  description = "The web service (on ECS Express Mode, the Express service)."
+  value       = local.service_names[0]
 }
 
 output "worker_service_names" {
   description = "Worker service by queue."
-  value       = module.ecs.worker_service_names
+  value       = local.express ? {} : module.ecs[0].worker_service_names
 }
 
 output "beat_service_name" {
   description = "The beat service (null without beat)."
-  value       = module.ecs.beat_service_name
+  value       = local.express ? null : module.ecs[0].beat_service_name
 }
 
 output "queue_metrics_service_name" {
   description = "The queue depth publisher (null without Celery)."
-  value       = module.ecs.queue_metrics_service_name
+  value       = local.express ? null : module.ecs[0].queue_metrics_service_name
 }
 
 output "ecr_repository_url" {
@@ -47,18 +47,18 @@ output "media_bucket_name" {
 }
 
 output "cloudfront_distribution_id" {
-  description = "The distribution to invalidate after publishing static files."
-  value       = module.edge.distribution_id
+  description = "The distribution to invalidate after publishing static files (null on ECS Express Mode)."
+  value       = local.express ? null : module.edge[0].distribution_id
 }
 
 output "cloudfront_domain_name" {
-  description = "The distribution's own host name."
-  value       = module.edge.distribution_domain_name
+  description = "The distribution's own host name (null on ECS Express Mode)."
+  value       = local.express ? null : module.edge[0].distribution_domain_name
 }
 
 output "app_url" {
-  description = "The environment's address."
-  value       = "https://${var.domain}"
+  description = "The environment's address (on ECS Express Mode, the host name Express Mode gave the service)."
+  value       = local.express ? "https://${module.express[0].endpoint}" : "https://${var.domain}"
 }
 
 output "private_subnet_ids" {
@@ -68,5 +68,5 @@ output "private_subnet_ids" {
 
 output "app_security_group_ids" {
   description = "Security groups for one-off tasks."
-  value       = [module.ecs.app_security_group_id]
+  value       = [local.app_security_group_id]
 }

@@ -35,6 +35,17 @@ variable "github_repository" {
   type        = string
 }
 
+variable "compute" {
+  description = "ecs: ECS services behind our load balancer and CloudFront; express: one ECS Express Mode web service (docs/express.md)."
+  type        = string
+  default     = "ecs"
+
+  validation {
+    condition     = contains(["ecs", "express"], var.compute)
+    error_message = "Expected ecs or express."
+  }
+}
+
 variable "queues" {
   description = "Celery queues, one worker service each (empty without Celery)."
   type        = list(string)

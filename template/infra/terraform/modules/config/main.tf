@@ -23,7 +23,7 @@ locals {
       DATABASE_HOST          = var.database_host
       DATABASE_NAME          = var.database_name
       DATABASE_PROXY         = tostring(var.database_proxy)
-      ALLOWED_HOSTS          = var.domain
+      ALLOWED_HOSTS          = join(",", concat([var.domain], var.extra_allowed_hosts))
     },
     var.bucket_name != null ? { AWS_STORAGE_BUCKET_NAME = var.bucket_name } : {},
     # Static and signed media URLs point at CloudFront on the app's own domain.

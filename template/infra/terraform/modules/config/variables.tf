@@ -112,6 +112,12 @@ variable "enable_execute_command" {
   default     = false
 }
 
+variable "extra_allowed_hosts" {
+  description = "Host names ALLOWED_HOSTS admits besides var.domain (ECS Express Mode's own, .ecs.<region>.on.aws)."
+  type        = list(string)
+  default     = []
+}
+
 variable "email_parameters" {
   description = "Email settings the containers read (DEFAULT_FROM_EMAIL, SERVER_EMAIL, AWS_SES_CONFIGURATION_SET from modules/email); empty without SES."
   type        = map(string)
