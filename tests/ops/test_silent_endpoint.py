@@ -69,7 +69,16 @@ def commands(tmp_path: Path, silent: SilentEndpoint) -> dict[str, tuple[list[str
             endpoint,
         ),
         "ecs express-deploy": (
-            ["ecs", "express-deploy", "web.json", *placeholders, "--cluster", "c", "--service", "s"],
+            [
+                "ecs",
+                "express-deploy",
+                "web.json",
+                *placeholders,
+                "--cluster",
+                "c",
+                "--service",
+                "s",
+            ],
             endpoint,
         ),
         "ecs run-task": (

@@ -484,7 +484,10 @@ def test_media_urls_are_signed_for_cloudfront_on_the_apps_domain(
         url = urllib.parse.urlsplit(S3Storage(**{**options, **keys}).url("avatars/a b.png"))
         query = urllib.parse.parse_qs(url.query)
         assert url.path.endswith("/media/avatars/a%20b.png")
-        assert (query["X-Amz-Algorithm"], "X-Amz-Signature" in query) == (["AWS4-HMAC-SHA256"], True)
+        assert (query["X-Amz-Algorithm"], "X-Amz-Signature" in query) == (
+            ["AWS4-HMAC-SHA256"],
+            True,
+        )
         return
     url = urllib.parse.urlsplit(S3Storage(**options).url("avatars/a b.png"))
     query = urllib.parse.parse_qs(url.query)
