@@ -216,6 +216,39 @@ def check_caches_apart(
     return messages
 
 
+@register(Tags.caches)
+def check_channel_layer_apart_from_caches(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """A Channels layer in a Redis cache's database: the cache's clear() (FLUSHDB) drops
+    every group membership and every message waiting for a consumer."""
+    caches = {
+        location.key: alias
+        for alias, cache in settings.CACHES.items()
+        if cache.get("BACKEND") in REDIS_CACHES
+        for location in _cache_locations(cache.get("LOCATION"))
+    }
+    messages: list[CheckMessage] = []
+    for alias, layer in (getattr(settings, "CHANNEL_LAYERS", None) or {}).items():
+        hosts = (layer.get("CONFIG") or {}).get("hosts") or []
+        addresses = [h.get("address") if isinstance(h, dict) else h for h in hosts]
+        for location in _cache_locations([a for a in addresses if isinstance(a, str)]):
+            cache = caches.get(location.key)
+            if cache is not None:
+                messages.append(
+                    Warning(
+                        f"CHANNEL_LAYERS[{alias!r}] and CACHES[{cache!r}] use the same Redis "
+                        f"database ({location.database}).",
+                        hint="cache.clear() runs FLUSHDB, which drops every group and every "
+                        "message waiting for a consumer. Give the layer its own database, or "
+                        "let DJANGO_AWS_CHANNELS build it from REDIS_URL (docs/websockets.md).",
+                        id=f"{_ID}W017",
+                    )
+                )
+                break
+    return messages
+
+
 @register(Tags.caches, Tags.security)
 def check_cache_tls_verified(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any

@@ -13,6 +13,8 @@ import pytest
 import redis
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
+from django.core.checks import CheckMessage
+from django.test import override_settings
 from support.certificates import CertificateAuthority
 from support.redis_servers import TlsRedis
 
@@ -24,6 +26,7 @@ from django_aws_settings.settings.channels import (
     merged_channel_layers,
     uses_channels,
 )
+from django_aws_settings.settings.checks import check_channel_layer_apart_from_caches
 from django_aws_settings.settings.configure import configure
 from django_aws_settings.settings.errors import ConfigError
 
@@ -280,3 +283,40 @@ def test_tls_redis_signed_by_another_ca_is_refused(tls_redis: TlsRedis, tmp_path
 
 def test_in_memory_layer_is_channels_own() -> None:
     assert f"{InMemoryChannelLayer.__module__}.{InMemoryChannelLayer.__name__}" == IN_MEMORY_LAYER
+
+
+# ------------------------------------------------------------- check W017
+
+
+def layer_check(namespace: dict[str, Any]) -> list[CheckMessage]:
+    with override_settings(CACHES=namespace["CACHES"], CHANNEL_LAYERS=namespace["CHANNEL_LAYERS"]):
+        return check_channel_layer_apart_from_caches(None)
+
+
+@pytest.mark.usefixtures("django_settings")
+def test_the_layer_built_from_redis_url_passes_the_check(tmp_path: Path) -> None:
+    namespace: dict[str, Any] = {"BASE_DIR": tmp_path, "INSTALLED_APPS": [], "MIDDLEWARE": []}
+    configure(namespace, {**ON, "REDIS_URL": f"rediss://:{TOKEN}@h:6379/0"})
+    assert layer_check(namespace) == []
+
+
+@pytest.mark.usefixtures("django_settings")
+def test_an_apps_layer_in_the_caches_database_is_warned_about(tmp_path: Path) -> None:
+    namespace: dict[str, Any] = {
+        "BASE_DIR": tmp_path,
+        "INSTALLED_APPS": [],
+        "MIDDLEWARE": [],
+        "CHANNEL_LAYERS": {
+            "default": {
+                "BACKEND": REDIS_LAYER,
+                "CONFIG": {"hosts": [{"address": f"redis://:{TOKEN}@H:6379/1"}]},
+            }
+        },
+    }
+    configure(namespace, {"REDIS_URL": f"redis://:{TOKEN}@h:6379/0"})  # the cache takes /1
+    (message,) = layer_check(namespace)
+    assert message.id == "django_aws_settings.W017"
+    assert message.msg == (
+        "CHANNEL_LAYERS['default'] and CACHES['default'] use the same Redis database (1)."
+    )
+    assert TOKEN not in message.msg + str(message.hint)
