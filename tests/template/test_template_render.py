@@ -603,6 +603,10 @@ BAD_VALUES = [
      "Expected a list of plain flags and values, such as [--max-interval, \"60\"]."),
     ("web_flags", ["--timeout", "60; reboot"],
      "Expected a list of plain flags and values, such as [--timeout, \"60\"]."),
+    ("websocket_path", "/ws",
+     "Expected a path pattern ending in /* such as /ws/*, outside /static/ and /media/."),
+    ("websocket_path", "/static/ws/*",
+     "Expected a path pattern ending in /* such as /ws/*, outside /static/ and /media/."),
     ("release_commands", "python manage.py migrate",
      "Expected a list of one-line shell commands, such as [\"python manage.py migrate --noinput\"]."),
     ("release_commands", ["python manage.py migrate\nrm -rf /"],
@@ -637,6 +641,7 @@ BAD_VALUES = [
 ]  # fmt: skip
 # What a question needs answered before it is asked.
 ASKED_AFTER = {
+    "websocket_path": {"server": "asgi", "channels": True},
     "environment_account_ids": {"account_per_environment": True},
     "scheduler": {"celery_beat_scheduler": "django_celery_beat.schedulers:DatabaseScheduler"},
 }
