@@ -33,6 +33,9 @@ elif threads > 1:
     worker_class = "gthread"
 else:
     worker_class = "sync"
+# Sync and gthread workers: how long one request may run before its worker is killed.
+# Uvicorn workers: how long the event loop may go without telling the arbiter it is alive,
+# so a WebSocket open for hours is fine and a loop blocked by synchronous code is not.
 timeout = _r.integer("GUNICORN_TIMEOUT", 30, minimum=1)
 graceful_timeout = _r.integer("GUNICORN_GRACEFUL_TIMEOUT", 25, minimum=1)
 # Keep-alive only exists with GUNICORN_THREADS > 1 (gthread) and under ASGI (uvicorn's
@@ -43,6 +46,8 @@ graceful_timeout = _r.integer("GUNICORN_GRACEFUL_TIMEOUT", 25, minimum=1)
 # WSGI default because its `timeout` kills a request stuck for 30 s (gthread's heartbeat
 # comes from the main loop, so a stuck thread is never killed), and threads would
 # multiply the persistent connections of a task without the pool beyond its budget.
+# With WebSockets the ALB's idle timeout is 3600 s and the web task sets 3605 here
+# (docs/websockets.md); an upgraded socket is not subject to it.
 keepalive = _r.integer("GUNICORN_KEEPALIVE", 75, minimum=1)
 # Load the app once in the arbiter: settings (and their secret references) are resolved
 # once per task, not once per worker, and workers share the imported code's memory.
