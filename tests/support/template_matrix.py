@@ -67,8 +67,7 @@ class AnswerSet:
     def elasticache(self) -> bool:
         """Redis is built: the Redis broker or results, Channels, or the cache without Celery."""
         redis_results = self.sqs and self.celery_result_backend == "redis"
-        channels = bool(getattr(self, "channels", False))
-        return not self.celery or self.broker == "redis" or redis_results or channels
+        return not self.celery or self.broker == "redis" or redis_results or self.channels
 
     def account(self, environment: str) -> str:
         """The account the environment runs in."""

@@ -16,6 +16,9 @@ git -C "$repo" show "$base:tests/template_versions/v0.1.0.patch" >"$work.orig"
 sed -n '/^diff --git a\/template\/_partials\/container/,$p' "$work.orig" >"$work.rest"
 sed -n '/^diff --git a\/template\/Dockerfile.jinja/,/^diff --git a\/template\/_partials/p' \
   "$work.orig" | sed '$d' >"$work.docker"
+# Files renamed since: the beat task definition is rendered for beat_service (beat not
+# replaced by EventBridge Scheduler).
+sed -i 's/{% if celery and celery_beat %}beat.json/{% if beat_service %}beat.json/g' "$work.rest"
 git apply "$work.rest"
 git rm -q template/deploy/Dockerfile.jinja template/deploy/Dockerfile.dockerignore.jinja \
   template/deploy/compose.yaml.jinja
