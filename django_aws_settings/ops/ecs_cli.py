@@ -89,19 +89,7 @@ def _register_deploy_commands(
         action="append",
         help="ARN or FAMILY[:REVISION], one per --service",
     )
-    deploy.add_argument(
-        "--timeout",
-        type=_positive,
-        default=ecs_deploy.DEFAULT_TIMEOUT,
-        help="seconds (default: %(default)g)",
-    )
-    deploy.add_argument(
-        "--poll-interval",
-        type=_positive,
-        default=ecs_deploy.DEFAULT_POLL_INTERVAL,
-        help="seconds (default: %(default)g)",
-    )
-    deploy.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
+    _add_wait_arguments(deploy, ecs_deploy.DEFAULT_TIMEOUT, ecs_deploy.DEFAULT_POLL_INTERVAL)
     deploy.set_defaults(handler=_deploy)
     _register_express_deploy(commands)
 
@@ -120,20 +108,26 @@ def _register_express_deploy(
     _add_placeholder_arguments(express)
     express.add_argument("--cluster", required=True)
     express.add_argument("--service", required=True, help="the Express service's name or ARN")
-    express.add_argument(
-        "--timeout",
-        type=_positive,
-        default=express_deploy.DEFAULT_TIMEOUT,
-        help="seconds (default: %(default)g)",
+    _add_wait_arguments(
+        express, express_deploy.DEFAULT_TIMEOUT, express_deploy.DEFAULT_POLL_INTERVAL
     )
-    express.add_argument(
+    express.set_defaults(handler=_express_deploy)
+
+
+def _add_wait_arguments(
+    parser: argparse.ArgumentParser, timeout: float, poll_interval: float
+) -> None:
+    """--timeout, --poll-interval and --region of the commands that wait for a deployment."""
+    parser.add_argument(
+        "--timeout", type=_positive, default=timeout, help="seconds (default: %(default)g)"
+    )
+    parser.add_argument(
         "--poll-interval",
         type=_positive,
-        default=express_deploy.DEFAULT_POLL_INTERVAL,
+        default=poll_interval,
         help="seconds (default: %(default)g)",
     )
-    express.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
-    express.set_defaults(handler=_express_deploy)
+    parser.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
 
 
 def _register_run_task(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..settings.errors import ConfigError
 from .ecs import render_task_definition, validation_errors
-from .run_task import EcsCommandError, aws_errors
+from .run_task import CommandResult, EcsCommandError, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
@@ -110,14 +110,10 @@ class Rollout:
 
 
 @dataclass(frozen=True)
-class DeployResult:
-    ok: bool
-    verdict: str  # the last line printed for this service
-    deployment_id: str
+class DeployResult(CommandResult):
+    """One service's verdict (the last line printed for it) and its deployment's id."""
 
-    @property
-    def exit_status(self) -> int:
-        return 0 if self.ok else 1
+    deployment_id: str
 
 
 def deploy_service(

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .run_task import EcsCommandError, aws_errors
+from .run_task import CommandResult, EcsCommandError, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
@@ -75,14 +75,8 @@ def update_request(service_arn: str, request: Mapping[str, Any]) -> dict[str, An
 
 
 @dataclass(frozen=True)
-class ExpressDeployResult:
-    ok: bool
-    verdict: str  # the last line printed
+class ExpressDeployResult(CommandResult):
     deployment_arn: str
-
-    @property
-    def exit_status(self) -> int:
-        return 0 if self.ok else 1
 
 
 def deploy_express_service(

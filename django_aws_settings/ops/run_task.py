@@ -88,15 +88,21 @@ class GateOptions:
 
 
 @dataclass(frozen=True)
-class GateResult:
+class CommandResult:
+    """What an ``ecs`` command that waits (run-task, deploy, express-deploy) decided."""
+
     ok: bool
     verdict: str  # the last line printed
-    task_arn: str | None = None
-    exit_code: int | None = None
 
     @property
     def exit_status(self) -> int:
         return 0 if self.ok else 1
+
+
+@dataclass(frozen=True)
+class GateResult(CommandResult):
+    task_arn: str | None = None
+    exit_code: int | None = None
 
 
 LogsClientFactory = Callable[[str], "CloudWatchLogsClient"]

@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
+from support.ecs_stubs import EcsStubs, stubbed
 from support.fake_time import FakeTime, timeless
 from support.moto_server import Aws
 
@@ -177,16 +176,7 @@ def service(
 # ------------------------------------------------------------------------------ harness
 
 
-class Stubs:
-    def __init__(self) -> None:
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
-        self.ecs = session.client("ecs")
-        self.stub = Stubber(self.ecs)
-        self.time = FakeTime()
-        self.out = io.StringIO()
-
+class Stubs(EcsStubs):
     def expect_update(self, answer: dict[str, Any]) -> None:
         # Exactly these parameters: no forceNewDeployment, no desiredCount.
         expected = {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": REV_42}
@@ -211,16 +201,10 @@ class Stubs:
             sleep=self.time.sleep,
         )
 
-    def lines(self) -> list[str]:
-        return self.out.getvalue().splitlines()
-
 
 @pytest.fixture
 def stubs() -> Iterator[Stubs]:
-    harness = Stubs()
-    with harness.stub:
-        yield harness
-        harness.stub.assert_no_pending_responses()
+    yield from stubbed(Stubs(REGION))
 
 
 STARTED = event(3, "has started 2 tasks: (task 0f3d2c1b4a5e46f7) (task 9a8b7c6d5e4f4a3b).")

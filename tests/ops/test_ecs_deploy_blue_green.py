@@ -11,14 +11,12 @@ rollback). A fake clock makes the waits instant.
 from __future__ import annotations
 
 import datetime
-import io
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
-from support.fake_time import FakeTime
+from botocore.stub import ANY
+from support.ecs_stubs import EcsStubs, stubbed
 
 from django_aws_settings.ops.ecs_deploy import DeployOptions, DeployResult, deploy_service
 from django_aws_settings.ops.run_task import EcsCommandError
@@ -111,16 +109,7 @@ def service_deployment(status: str, stage: str | None = None, **extra: Any) -> d
     return body
 
 
-class Stubs:
-    def __init__(self) -> None:
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
-        self.ecs = session.client("ecs")
-        self.stub = Stubber(self.ecs)
-        self.time = FakeTime()
-        self.out = io.StringIO()
-
+class Stubs(EcsStubs):
     def expect_update(self, answer: dict[str, Any]) -> None:
         expected = {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": REV_42}
         self.stub.add_response("update_service", {"service": answer}, expected)
@@ -154,16 +143,10 @@ class Stubs:
             sleep=self.time.sleep,
         )
 
-    def lines(self) -> list[str]:
-        return self.out.getvalue().splitlines()
-
 
 @pytest.fixture
 def stubs() -> Iterator[Stubs]:
-    harness = Stubs()
-    with harness.stub:
-        yield harness
-        harness.stub.assert_no_pending_responses()
+    yield from stubbed(Stubs(REGION))
 
 
 def brief(arn: str, status: str, created: datetime.datetime) -> dict[str, Any]:

