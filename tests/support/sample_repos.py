@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +35,23 @@ VENV_CACHE = REPO_ROOT / ".cache" / "sample-venvs"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
-def land(destination: Path, name: str) -> Path:
+def land(
+    destination: Path,
+    name: str,
+    answers: Mapping[str, Any] | None = None,
+    edit: Callable[[Path], None] | None = None,
+) -> Path:
     """The sample repository `name` committed in a new git repository under
-    `destination`, with the template copied into it (only the unstated answers given)."""
+    `destination`, with the template copied into it: only the unstated answers given, and
+    `answers` (what a user would choose beyond the defaults). `edit` changes the app before
+    that first commit, as a team whose repository says a little more would have it."""
     root = destination / name
     shutil.copytree(SAMPLE_REPOS / name, root, ignore=_IGNORED)
+    if edit is not None:
+        edit(root)
     git(root, "init", "-q")
     commit_all(root, "The app as it runs on the PaaS")
-    render(root, {**UNSTATED, "project_slug": name.replace("_", "-")})
+    render(root, {**UNSTATED, "project_slug": name.replace("_", "-"), **(answers or {})})
     return root
 
 
