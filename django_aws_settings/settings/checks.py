@@ -425,7 +425,8 @@ def check_email_backend(
         Warning(
             problem,
             hint="Password resets and error mails never leave the task. Set "
-            "DJANGO_AWS_EMAIL=ses (the email answer ses), or EMAIL_HOST to your provider.",
+            "DJANGO_AWS_EMAIL=ses (the email answer ses), or EMAIL_HOST to your provider; "
+            "an app that sends no mail silences this check (SILENCED_SYSTEM_CHECKS).",
             id=f"{_ID}W016",
         )
     ]

@@ -89,7 +89,9 @@ def test_the_diagram_matches_the_task_definitions(rendered: Rendered) -> None:
     if case.rds_proxy:
         assert ("proxy", "db") in chart.edges
     if "scheduler" in chart.nodes:  # EventBridge Scheduler: to SQS, or an enqueue task to Redis
-        via = {("scheduler", "sqs")} if case.sqs else {("scheduler", "enqueue"), ("enqueue", "redis")}
+        via = (
+            {("scheduler", "sqs")} if case.sqs else {("scheduler", "enqueue"), ("enqueue", "redis")}
+        )
         assert via <= chart.edges
     if case.dms:
         assert {("old", "dms"), ("dms", "db")} <= chart.edges

@@ -608,11 +608,14 @@ BAD_VALUES = [
     ("websocket_path", "/static/ws/*",
      "Expected a path pattern ending in /* such as /ws/*, outside /static/ and /media/."),
     ("release_commands", "python manage.py migrate",
-     "Expected a list of one-line shell commands, such as [\"python manage.py migrate --noinput\"]."),
+     "Expected a list of one-line shell commands, such as "
+     "[\"python manage.py migrate --noinput\"]."),
     ("release_commands", ["python manage.py migrate\nrm -rf /"],
-     "Expected a list of one-line shell commands, such as [\"python manage.py migrate --noinput\"]."),
+     "Expected a list of one-line shell commands, such as "
+     "[\"python manage.py migrate --noinput\"]."),
     ("celery_beat_scheduler", "django_celery_beat schedulers",
-     "Expected a dotted path such as django_celery_beat.schedulers:DatabaseScheduler, or nothing."),
+     "Expected a dotted path such as django_celery_beat.schedulers:DatabaseScheduler, "
+     "or nothing."),
     ("scheduler", "eventbridge",
      "Expected beat: the beat scheduler django_celery_beat.schedulers:DatabaseScheduler keeps its "
      "own schedule, which EventBridge Scheduler cannot read (keep beat, or empty "
@@ -628,7 +631,8 @@ BAD_VALUES = [
      "Expected a lowercase host name such as shop.example.com."),
     ("github_repository", "shop", "Expected owner/name, e.g. acme/shop."),
     ("env_aliases", "DJANGO_SECRET_KEY",
-     "Expected NAME=SOURCE pairs such as DJANGO_SECRET_KEY=SECRET_KEY,POSTGRES_HOST=database.host."),
+     "Expected NAME=SOURCE pairs such as "
+     "DJANGO_SECRET_KEY=SECRET_KEY,POSTGRES_HOST=database.host."),
     ("environments", [], "Choose at least one environment."),
     ("environment_account_ids", "staging=21098765432,production=345678901234",
      "Expected environment=account pairs with 12-digit account ids, "

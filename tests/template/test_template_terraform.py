@@ -1077,7 +1077,9 @@ def test_each_environments_roles_reach_only_its_own_state(rendered: Rendered) ->
 
 def picked(rendered: Rendered, env: str, tmp_path: Path) -> dict[str, str]:
     """What the deploy workflow's first job outputs for a manual deploy to `env`."""
-    workflow = yaml.safe_load((rendered.root / ".github" / "workflows" / "django-aws-deploy.yml").read_text())
+    workflow = yaml.safe_load(
+        (rendered.root / ".github" / "workflows" / "django-aws-deploy.yml").read_text()
+    )
     (step,) = workflow["jobs"]["target"]["steps"]
     output = tmp_path / f"output-{env}"
     output.write_text("")
@@ -1098,7 +1100,9 @@ def picked(rendered: Rendered, env: str, tmp_path: Path) -> dict[str, str]:
 def test_the_workflow_assumes_each_environments_deploy_role_in_its_account(
     rendered: Rendered, tmp_path: Path
 ) -> None:
-    workflow = yaml.safe_load((rendered.root / ".github" / "workflows" / "django-aws-deploy.yml").read_text())
+    workflow = yaml.safe_load(
+        (rendered.root / ".github" / "workflows" / "django-aws-deploy.yml").read_text()
+    )
     deploy = workflow["jobs"]["deploy"]
     (credentials,) = [
         step
@@ -1121,7 +1125,8 @@ def test_the_workflow_assumes_each_environments_deploy_role_in_its_account(
 
 
 def service_names(rendered: Rendered, env: str) -> list[str]:
-    """The services django-aws-deploy.yml rolls: $CLUSTER-web, $CLUSTER-worker-<queue>, $CLUSTER-beat."""
+    """The services django-aws-deploy.yml rolls: $CLUSTER-web, $CLUSTER-worker-<queue>,
+    $CLUSTER-beat."""
     names = [f"shop-{env}-web"] + [f"shop-{env}-worker-{q}" for q in rendered.case.queues]
     if rendered.case.beat_service:
         names.append(f"shop-{env}-beat")
@@ -2170,7 +2175,11 @@ def test_production_alarms_reach_someone_and_cover_what_fails_quietly(rendered: 
                 "cache_cpu_credits", "cloudfront_5xx", "waf_blocks",
             )
         }  # fmt: skip
-        nodes = app(rendered, env).child("cache").output("node_ids") if rendered.case.elasticache else []
+        nodes = (
+            app(rendered, env).child("cache").output("node_ids")
+            if rendered.case.elasticache
+            else []
+        )
         proxied = instance.var("rds_proxy")
         assert names == {
             "db_acu": [f"shop-{env}-db-acu"] if case.database_engine == "aurora-serverless" else [],

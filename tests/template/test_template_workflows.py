@@ -15,7 +15,10 @@ from support.moto_server import Aws
 from support.template import VENV_BIN, task_definition_files
 from support.template_matrix import ANSWER_SETS, Rendered
 
-WORKFLOWS = (".github/workflows/django-aws-deploy.yml", ".github/workflows/django-aws-pull-request.yml")
+WORKFLOWS = (
+    ".github/workflows/django-aws-deploy.yml",
+    ".github/workflows/django-aws-pull-request.yml",
+)
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 STEP_COMMAND = re.compile(r"django-aws ecs (register|run-task|deploy|express-deploy) ([^\n]*)")
 

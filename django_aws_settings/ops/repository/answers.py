@@ -38,9 +38,8 @@ def stated_answers(facts: Mapping[str, Any]) -> dict[str, Any]:
     if python and python["version"] in PYTHON_VERSIONS:
         answers["python_version"] = python["version"]
     answers["server"] = "asgi" if django.get("asgi") else "wsgi"
-    answers["channels"] = answers["server"] == "asgi" and bool(
-        dependencies.get("present", {}).get("channels")
-    )
+    if answers["server"] == "asgi":  # the channels question is asked only then
+        answers["channels"] = bool(dependencies.get("present", {}).get("channels"))
     if dependencies.get("manager") in DEPENDENCY_MANAGERS:
         answers["dependency_manager"] = dependencies["manager"]
     requirements = dependencies.get("requirements")

@@ -2,7 +2,8 @@
 template only fills values in: the requirement files to copy (the whole ``-r``/``-c``
 tree, grouped by folder), the Debian packages to build and run with, the servers the
 repository does not list, and build-only placeholders for the variables its settings
-require at import (``collectstatic`` imports them at build time).
+require at import (``collectstatic`` imports them at build time), and the mail server the
+pull request's production check may assume.
 """
 
 from __future__ import annotations
@@ -26,12 +27,22 @@ PLACEHOLDER = "build-only-not-a-secret"
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(^|_)(DATABASE|DB)_URL$"), "postgres://build-only@build-only.invalid/build_only"),
     (re.compile(r"(REDIS|CACHE|BROKER|CELERY).*_URL$"), "redis://build-only.invalid:6379/0"),
+    (re.compile(r"(^|_)(E?MAIL|SMTP)_URL$"), "smtp://build-only.invalid:587"),
     (re.compile(r"_(URL|DSN|ENDPOINT)$"), "https://build-only.invalid/"),
     (re.compile(r"(^|_)DEBUG$"), "False"),
     (re.compile(r"ORIGINS$"), "https://build-only.invalid"),
     (re.compile(r"HOSTS?$"), "build-only.invalid"),
     (re.compile(r"(_PORT|_TIMEOUT|_AGE|_SECONDS|_COUNT|_SIZE)$"), "0"),
 )
+# The mail server variables an app reads (EMAIL_HOST, EMAIL_URL, SMTP_HOST...). Production
+# gives them; the pull request's `check --deploy` does not, and the app's fallback
+# (localhost, usually) would trip check W016 on a setting production does not have.
+_MAIL_SERVER = re.compile(r"(^|_)(E?MAIL|SMTP)_(HOST|SERVER|URL)$")
+MAIL_PLACEHOLDERS = {
+    "URL": "smtp://check-deploy-only.invalid:587",
+    "HOST": "check-deploy-only.invalid",
+    "SERVER": "check-deploy-only.invalid",
+}
 
 
 def placeholder_for(name: str) -> str:
@@ -97,4 +108,10 @@ def image_plan(
         "native_packages": [need["package"] for need in native],
         "extra_requirements": extra,
         "build_placeholders": dict(sorted(placeholders.items())),
+        "mail_placeholders": {
+            item["name"]: MAIL_PLACEHOLDERS[match.group(3)]
+            for item in sorted(variables, key=lambda item: str(item["name"]))
+            if item["name"] not in placeholders
+            and (match := _MAIL_SERVER.search(item["name"])) is not None
+        },
     }

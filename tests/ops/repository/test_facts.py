@@ -177,7 +177,7 @@ API_PLATFORM: dict[str, Any] = {
             {
                 "name": "DATABASE_URL",
                 "required": True,
-                "reads": ["config/django/base.py:30", "config/django/production.py:7"],
+                "reads": ["config/django/base.py:32", "config/django/production.py:7"],
             },
             {
                 "name": "DJANGO_ALLOWED_HOSTS",
@@ -191,6 +191,11 @@ API_PLATFORM: dict[str, Any] = {
             },
             {"name": "DJANGO_DEBUG", "required": False, "reads": ["config/django/base.py:12"]},
             {
+                "name": "DJANGO_DEFAULT_FROM_EMAIL",
+                "required": False,
+                "reads": ["config/django/production.py:17"],
+            },
+            {
                 "name": "DJANGO_SECRET_KEY",
                 "required": True,
                 "reads": ["config/django/base.py:13", "config/django/production.py:6"],
@@ -200,7 +205,8 @@ API_PLATFORM: dict[str, Any] = {
                 "required": False,
                 "reads": ["config/django/production.py:11"],
             },
-            {"name": "REDIS_URL", "required": False, "reads": ["config/django/base.py:37"]},
+            {"name": "EMAIL_URL", "required": False, "reads": ["config/django/production.py:16"]},
+            {"name": "REDIS_URL", "required": False, "reads": ["config/django/base.py:39"]},
             {"name": "SENTRY_DSN", "required": False, "reads": ["config/django/production.py:13"]},
         ],
         "env_file_loads": ["config/django/base.py:10"],
@@ -320,9 +326,19 @@ CMS_SITE: dict[str, Any] = {
             {
                 "name": "DATABASE_URL",
                 "required": False,
-                "reads": ["site_project/settings/base.py:28", "site_project/settings/base.py:29"],
+                "reads": ["site_project/settings/base.py:33", "site_project/settings/base.py:34"],
             },
             {"name": "DEBUG", "required": False, "reads": ["site_project/settings/base.py:9"]},
+            {
+                "name": "EMAIL_HOST",
+                "required": False,
+                "reads": ["site_project/settings/production.py:11"],
+            },
+            {
+                "name": "EMAIL_PORT",
+                "required": False,
+                "reads": ["site_project/settings/production.py:12"],
+            },
             {
                 "name": "SECRET_KEY",
                 "required": True,
@@ -467,12 +483,12 @@ ASYNC_SERVICE: dict[str, Any] = {
         "files": ["service/settings.py"],
         "variables": [
             {"name": "ALLOWED_HOSTS", "required": False, "reads": ["service/settings.py:9"]},
-            {"name": "DB_HOST", "required": False, "reads": ["service/settings.py:23"]},
-            {"name": "DB_NAME", "required": False, "reads": ["service/settings.py:22"]},
-            {"name": "DB_PASSWORD", "required": False, "reads": ["service/settings.py:25"]},
-            {"name": "DB_USER", "required": False, "reads": ["service/settings.py:24"]},
+            {"name": "DB_HOST", "required": False, "reads": ["service/settings.py:29"]},
+            {"name": "DB_NAME", "required": False, "reads": ["service/settings.py:28"]},
+            {"name": "DB_PASSWORD", "required": False, "reads": ["service/settings.py:31"]},
+            {"name": "DB_USER", "required": False, "reads": ["service/settings.py:30"]},
             {"name": "DEBUG", "required": False, "reads": ["service/settings.py:8"]},
-            {"name": "REDIS_URL", "required": False, "reads": ["service/settings.py:32"]},
+            {"name": "REDIS_URL", "required": False, "reads": ["service/settings.py:38"]},
             {"name": "SECRET_KEY", "required": True, "reads": ["service/settings.py:7"]},
         ],
         "env_file_loads": [],

@@ -110,7 +110,29 @@ def test_the_image_plan_follows_the_answered_requirements_file(tmp_path: Path) -
             "DJANGO_SECRET_KEY": "build-only-not-a-secret",
             "PAYMENT_TOKEN": "build-only-not-a-secret",
         },
+        "mail_placeholders": {},
     }  # fmt: skip
+
+
+def test_the_pull_request_check_gets_a_mail_server_where_the_settings_fall_back(
+    tmp_path: Path,
+) -> None:
+    settings = APP["app/settings.py"] + (
+        'EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")\n'
+        'EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")\n'
+        'RELAY = os.environ["SMTP_URL"]\n'
+    )
+    root = write(tmp_path, {**APP, "app/settings.py": settings})
+    plan = image_plan(
+        root, repository_facts(root).as_dict(), dependency_manager="pip",
+        requirements_file="requirements/prod.txt", server="wsgi",
+    )  # fmt: skip
+    # Required at import: a build placeholder that parses as a mail URL.
+    assert plan["build_placeholders"]["SMTP_URL"] == "smtp://build-only.invalid:587"
+    # A server the settings fall back from (localhost): the pull request's check --deploy
+    # gets one, so W016 judges production's mail, not the fallback. EMAIL_HOST_USER is no
+    # server; SMTP_URL has its build placeholder already.
+    assert plan["mail_placeholders"] == {"EMAIL_HOST": "check-deploy-only.invalid"}
 
 
 def test_answers_and_destinations_from_one_small_app(tmp_path: Path) -> None:

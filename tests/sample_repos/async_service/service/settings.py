@@ -13,6 +13,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "service",
 ]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 ROOT_URLCONF = "service.urls"
 ASGI_APPLICATION = "service.asgi.application"
 
