@@ -39,6 +39,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def problems_of(error: ConfigError) -> str:
+    """The problems without the settings' "django-aws-settings" prefix: the line already
+    starts with the command's name."""
+    if len(error.problems) == 1:
+        return str(error.problems[0])
+    lines = "\n".join(f"  - {problem}" for problem in error.problems)
+    return f"found {len(error.problems)} problems:\n{lines}"
+
+
 def parser() -> argparse.ArgumentParser:
     root: argparse.ArgumentParser = _Parser(prog="django-aws", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -53,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = arguments.handler(arguments)
     except ConfigError as error:
-        print(f"django-aws: {error}", file=sys.stderr)
+        print(f"django-aws: {problems_of(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as error:
         where = f": {error.filename}" if error.filename is not None else ""

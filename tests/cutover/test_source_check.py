@@ -301,7 +301,7 @@ def test_connection_failure_is_one_line_without_the_password(
     code, out, err = check_source(capsys, url)
     assert (code, out) == (2, "")
     assert err == (
-        f"django-aws: django-aws-settings: cannot connect to app@127.0.0.1:{unused_port}/shop:"
+        f"django-aws: cannot connect to app@127.0.0.1:{unused_port}/shop:"
         f' connection failed: connection to server at "127.0.0.1", port {unused_port} failed:'
         " Connection refused\n"
     )
@@ -313,7 +313,7 @@ def test_an_unparseable_url_is_reported_without_echoing_it(
     code, out, err = check_source(capsys, "postgres://app:hunter 2@db.example.com/shop")
     assert (code, out) == (2, "")
     assert err == (
-        "django-aws: django-aws-settings: check-source: the URL is not a valid PostgreSQL URL;"
+        "django-aws: check-source: the URL is not a valid PostgreSQL URL;"
         " expected postgres://user:password@host:5432/dbname (percent-encode special"
         " characters)\n"
     )

@@ -318,7 +318,7 @@ def test_malformed_lines_are_reported_by_number_without_their_text(
     assert (result.code, result.out, result.err) == (
         2,
         "",
-        "django-aws: django-aws-settings found 2 problems:\n"
+        "django-aws: found 2 problems:\n"
         f"  - {path}: line 2: cannot be parsed; expected KEY=value\n"
         f"  - {path}: line 3: NO_VALUE has no value; expected KEY=value\n",
     )
@@ -330,7 +330,7 @@ def test_an_unknown_key_in_secret_is_one_error(
     result = import_env(capsys, env_file, "--secret", "NOT_THERE", "--dry-run")
     assert (result.code, result.out) == (2, "")
     assert result.err == (
-        "django-aws: django-aws-settings: --secret: NOT_THERE not in the input (keys: "
+        "django-aws: --secret: NOT_THERE not in the input (keys: "
         "ALLOWED_HOSTS, DATABASE_URL, DEBUG, DJANGO_SECRET_KEY, FEATURE_FLAGS, HEROKU_APP_NAME,"
         " PORT, REDIS_URL, SENTRY_DSN, STRIPE_PUBLISHABLE_KEY, WELCOME_MESSAGE)\n"
     )
@@ -354,7 +354,7 @@ def test_bad_heroku_json_is_one_error(
     path = tmp_path / "config.json"
     path.write_text(document)
     result = run(capsys, *APP, "--heroku-json", str(path), "--dry-run")
-    assert (result.code, result.err) == (2, f"django-aws: django-aws-settings: {path}: {message}\n")
+    assert (result.code, result.err) == (2, f"django-aws: {path}: {message}\n")
 
 
 def test_an_existing_secure_string_is_not_downgraded(
@@ -367,7 +367,7 @@ def test_an_existing_secure_string_is_not_downgraded(
     result = import_env(capsys, env_file)
     assert (result.code, result.out) == (2, "")
     assert result.err == (
-        "django-aws: django-aws-settings: /shop/production/DEBUG: exists as a SecureString"
+        "django-aws: /shop/production/DEBUG: exists as a SecureString"
         " parameter; pass --secret DEBUG or delete the parameter (this import writes String"
         " parameters only)\n"
     )
@@ -385,7 +385,7 @@ def test_a_secret_that_is_not_a_json_object_is_not_overwritten(
     result = import_env(capsys, env_file)
     assert (result.code, result.err) == (
         2,
-        "django-aws: django-aws-settings: shop/production/app: exists but does not hold a JSON"
+        "django-aws: shop/production/app: exists but does not hold a JSON"
         " object; refusing to overwrite it\n",
     )
     assert on_moto.requests.count("PutSecretValue") + on_moto.requests.count("PutParameter") == 0

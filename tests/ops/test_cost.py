@@ -295,7 +295,7 @@ def test_no_answers_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
-        "django-aws: django-aws-settings: .copier-answers.django-aws.yml: no Copier answers "
+        "django-aws: .copier-answers.django-aws.yml: no Copier answers "
         "here: run in the repository the template was copied into\n"
     )
 
@@ -347,7 +347,7 @@ def test_a_discount_above_one_is_one_line(
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
-        "django-aws: django-aws-settings: --savings-plan-discount: expected a fraction from "
+        "django-aws: --savings-plan-discount: expected a fraction from "
         "0 to 1, got 20\n"
     )
 

@@ -1038,7 +1038,7 @@ def test_deploy_with_an_empty_region_exits_2(
 
     assert code == 2
     assert capsys.readouterr().err == (
-        "django-aws: django-aws-settings: --region: no AWS region: pass --region or set "
+        "django-aws: --region: no AWS region: pass --region or set "
         "AWS_REGION\n"
     )
 

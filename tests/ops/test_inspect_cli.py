@@ -46,8 +46,10 @@ Tests
 
 Environment read at import (3 files)
   ALLOWED_HOSTS  optional  site_project/settings/production.py:6
-  DATABASE_URL   optional  site_project/settings/base.py:28, site_project/settings/base.py:29
+  DATABASE_URL   optional  site_project/settings/base.py:33, site_project/settings/base.py:34
   DEBUG          optional  site_project/settings/base.py:9
+  EMAIL_HOST     optional  site_project/settings/production.py:11
+  EMAIL_PORT     optional  site_project/settings/production.py:12
   SECRET_KEY     required  site_project/settings/base.py:8, site_project/settings/test.py:3
   SENTRY_DSN     optional  site_project/settings/production.py:7
 
@@ -94,7 +96,7 @@ def test_bad_path_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["inspect", str(missing)]) == EXIT_BAD_INPUT
     assert capsys.readouterr() == (
         "",
-        f"django-aws: django-aws-settings: {missing}: is not a directory\n",
+        f"django-aws: {missing}: is not a directory\n",
     )
 
 
@@ -104,6 +106,6 @@ def test_bad_file_names_it_in_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith(
-        f"django-aws: django-aws-settings: {tmp_path / 'pyproject.toml'}: is not valid TOML"
+        f"django-aws: {tmp_path / 'pyproject.toml'}: is not valid TOML"
     )
     assert err.count("\n") == 1

@@ -230,7 +230,7 @@ def test_cli_without_a_broker_exits_2_with_the_problem(aws: Aws) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr.startswith("django-aws: django-aws-settings: --broker-url: no broker")
+    assert done.stderr.startswith("django-aws: --broker-url: no broker")
 
 
 @pytest.fixture
