@@ -346,10 +346,7 @@ def test_a_discount_above_one_is_one_line(
     assert main(["cost", str(root), "--savings-plan-discount", "20"]) == EXIT_BAD_INPUT
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == (
-        "django-aws: --savings-plan-discount: expected a fraction from "
-        "0 to 1, got 20\n"
-    )
+    assert err == ("django-aws: --savings-plan-discount: expected a fraction from 0 to 1, got 20\n")
 
 
 # --------------------------------------------------------------------- other features

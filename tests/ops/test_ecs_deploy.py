@@ -1038,8 +1038,7 @@ def test_deploy_with_an_empty_region_exits_2(
 
     assert code == 2
     assert capsys.readouterr().err == (
-        "django-aws: --region: no AWS region: pass --region or set "
-        "AWS_REGION\n"
+        "django-aws: --region: no AWS region: pass --region or set AWS_REGION\n"
     )
 
 

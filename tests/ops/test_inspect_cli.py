@@ -105,7 +105,5 @@ def test_bad_file_names_it_in_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["inspect", str(tmp_path)]) == EXIT_BAD_INPUT
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith(
-        f"django-aws: {tmp_path / 'pyproject.toml'}: is not valid TOML"
-    )
+    assert err.startswith(f"django-aws: {tmp_path / 'pyproject.toml'}: is not valid TOML")
     assert err.count("\n") == 1

@@ -1032,6 +1032,5 @@ def test_cli_without_a_region_exits_2(
 
     assert code == 2
     assert capsys.readouterr().err == (
-        "django-aws: --region: no AWS region: pass --region or set "
-        "AWS_REGION\n"
+        "django-aws: --region: no AWS region: pass --region or set AWS_REGION\n"
     )
