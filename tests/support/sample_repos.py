@@ -263,3 +263,34 @@ def workflow_venv(root: Path) -> Path:
             )
         (venv / ".installed").write_text(done.stdout)
     return venv
+
+
+def workflow_venv_with_package(root: Path, destination: Path, extras: str) -> Path:
+    """A copy of the workflow's virtualenv (under `destination`) with this repository's
+    package and `extras` installed, as a user has it after step 1 of the copy's message
+    (adding django-aws-settings[extras] to their dependencies)."""
+    venv = destination / "venv"
+    shutil.copytree(workflow_venv(root), venv, symlinks=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", f"{REPO_ROOT}[{extras}]"],
+        env=runner_plumbing(venv, destination / "home"),
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )
+    return venv
+
+
+def installed_extras(root: Path) -> str:
+    """The extras the copy's message names for these answers (step 1 after `copier copy`)."""
+    answers: dict[str, Any] = yaml.safe_load((root / ".copier-answers.django-aws.yml").read_text())
+    extras = ["postgres", "redis"]
+    if answers["celery"]:
+        extras.append("celery")
+    if answers["media_on_s3"] or answers["static_backend"] == "s3":
+        extras.append("s3")
+    if answers["static_backend"] == "whitenoise":
+        extras.append("whitenoise")
+    if answers.get("email") == "ses":
+        extras.append("ses")
+    return ",".join(extras)

@@ -11,23 +11,21 @@ nowhere to go (check W016, until `email: ses` or a mail server is given).
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from support.sample_repos import (
     REPOSITORIES,
+    installed_extras,
     land,
     pull_request_job,
     pull_request_steps,
     run_step,
     runner_plumbing,
-    workflow_venv,
+    workflow_venv_with_package,
 )
-from support.template import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # builds a virtualenv per repository (cached in .cache/)
 
@@ -37,21 +35,6 @@ CHECK_STEP = "Production settings pass check --deploy"
 class Landed:
     def __init__(self, root: Path, venv: Path) -> None:
         self.root, self.venv = root, venv
-
-
-def installed_extras(root: Path) -> str:
-    """The extras the copy's message names for these answers (step 1 after `copier copy`)."""
-    answers: dict[str, Any] = yaml.safe_load((root / ".copier-answers.django-aws.yml").read_text())
-    extras = ["postgres", "redis"]
-    if answers["celery"]:
-        extras.append("celery")
-    if answers["media_on_s3"] or answers["static_backend"] == "s3":
-        extras.append("s3")
-    if answers["static_backend"] == "whitenoise":
-        extras.append("whitenoise")
-    if answers.get("email") == "ses":
-        extras.append("ses")
-    return ",".join(extras)
 
 
 # api_platform reads its mail server from EMAIL_URL, cms_site from EMAIL_HOST (the
@@ -68,22 +51,7 @@ def land_with_package(
     tmp_path_factory: pytest.TempPathFactory, name: str, answers: dict[str, Any]
 ) -> Landed:
     root = land(tmp_path_factory.mktemp("pr-checks"), name, answers)
-    venv = tmp_path_factory.mktemp("venv") / "venv"
-    shutil.copytree(workflow_venv(root), venv, symlinks=True)
-    subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            f"{REPO_ROOT}[{installed_extras(root)}]",
-        ],
-        env=runner_plumbing(venv, tmp_path_factory.mktemp("home")),
-        capture_output=True,
-        check=True,
-        timeout=600,
-    )
+    venv = workflow_venv_with_package(root, tmp_path_factory.mktemp("venv"), installed_extras(root))
     return Landed(root, venv)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,15 @@ from typing import Any
 import pytest
 from support.sample_repos import (
     SAMPLE_REPOS,
+    installed_extras,
     land,
     pull_request_job,
     pull_request_steps,
     run_step,
     runner_plumbing,
-    workflow_venv,
+    workflow_venv_with_package,
 )
-from support.template import REPO_ROOT, snapshot
+from support.template import snapshot
 
 pytestmark = pytest.mark.slow  # builds the workflow's virtualenv (cached in .cache/)
 
@@ -69,25 +69,10 @@ def landed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def venv(landed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The workflow's virtualenv, copied, with the package the copy's message tells the
-    user to add (django-aws-settings[postgres,redis,celery,s3,whitenoise] for these answers)."""
-    copy = tmp_path_factory.mktemp("venv") / "venv"
-    shutil.copytree(workflow_venv(landed), copy, symlinks=True)
-    plumbing = runner_plumbing(copy, tmp_path_factory.mktemp("home"))
-    subprocess.run(
-        [
-            str(copy / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            f"{REPO_ROOT}[postgres,redis,celery,s3,whitenoise]",
-        ],
-        env=plumbing,
-        capture_output=True,
-        check=True,
-        timeout=600,
+    user to add."""
+    return workflow_venv_with_package(
+        landed, tmp_path_factory.mktemp("venv"), installed_extras(landed)
     )
-    return copy
 
 
 def export_step(root: Path) -> dict[str, Any]:
