@@ -282,7 +282,9 @@ def workflow_venv_with_package(root: Path, destination: Path, extras: str) -> Pa
 
 
 def installed_extras(root: Path) -> str:
-    """The extras the copy's message names for these answers (step 1 after `copier copy`)."""
+    """The extras the copy's message names (step 1 after `copier copy`) for the answers the
+    sample-repository tests give: the Redis broker, no Channels (copier.yml's package_extras
+    holds the whole rule)."""
     answers: dict[str, Any] = yaml.safe_load((root / ".copier-answers.django-aws.yml").read_text())
     extras = ["postgres", "redis"]
     if answers["celery"]:
