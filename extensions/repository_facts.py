@@ -97,6 +97,16 @@ class RepositoryFacts(Extension):
         environment.globals["repository_variables"] = _variables
         environment.globals["repository_retired"] = _retired
         environment.globals["repository_cost"] = _cost
+        environment.globals["needs_elasticache"] = lambda **answers: _derived().needs_elasticache(
+            answers
+        )
+        environment.globals["package_extras"] = lambda **answers: _derived().package_extras(answers)
+
+
+def _derived() -> ModuleType:
+    """copier.yml's derived answers (ElastiCache, the package's extras)."""
+    _reader()
+    return importlib.import_module(f"{MODULE}.derived")
 
 
 def _variables(destination: str | PurePath, env_aliases: str, project: str) -> list[Any]:

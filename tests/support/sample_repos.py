@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from django_aws_settings.ops.repository import repository_facts
+from django_aws_settings.ops.repository.derived import package_extras
 
 from .processes import file_lock
 from .template import REPO_ROOT, commit_all, git, render
@@ -282,17 +283,7 @@ def workflow_venv_with_package(root: Path, destination: Path, extras: str) -> Pa
 
 
 def installed_extras(root: Path) -> str:
-    """The extras the copy's message names (step 1 after `copier copy`) for the answers the
-    sample-repository tests give: the Redis broker, no Channels (copier.yml's package_extras
-    holds the whole rule)."""
+    """The extras the copy's message names (step 1 after `copier copy`) for the answers
+    recorded in `root`."""
     answers: dict[str, Any] = yaml.safe_load((root / ".copier-answers.django-aws.yml").read_text())
-    extras = ["postgres", "redis"]
-    if answers["celery"]:
-        extras.append("celery")
-    if answers["media_on_s3"] or answers["static_backend"] == "s3":
-        extras.append("s3")
-    if answers["static_backend"] == "whitenoise":
-        extras.append("whitenoise")
-    if answers.get("email") == "ses":
-        extras.append("ses")
-    return ",".join(extras)
+    return package_extras(answers)

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pytest
 import yaml
 from psycopg import sql
@@ -55,6 +54,8 @@ from support.template import (
     git,
     media_signing,
 )
+
+from django_aws_settings.ops.repository.derived import package_extras
 
 pytestmark = pytest.mark.slow  # builds three images (minutes cold, seconds cached)
 
@@ -105,14 +106,6 @@ START_TIMEOUT = 90.0
 
 
 # --------------------------------------------------------------------------- landing
-
-
-def package_extras(answers: Mapping[str, Any]) -> str:
-    """The extras the copy's message names: copier.yml's `package_extras` (a computed
-    answer, `when: false`, so not in the answers file) from the recorded answers."""
-    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-    env = jinja2.Environment(autoescape=False)  # noqa: S701  (Copier renders YAML, not HTML)
-    return env.from_string(questions["package_extras"]["default"]).render(answers)
 
 
 def add_package(root: Path, requirement_url: str, uv: Path | None) -> str:

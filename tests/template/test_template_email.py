@@ -14,12 +14,13 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import yaml
-from support.template import REPO_ROOT, REQUIRED_ANSWERS
+from support.template import REQUIRED_ANSWERS
 from support.template_matrix import Rendered
 from support.terraform_eval import Facts, Instance, policy_statements
 from support.terraform_schema import TERRAFORM_DIR
+
+from django_aws_settings.ops.repository.derived import package_extras
 
 REGION = "eu-west-1"
 DOMAIN = REQUIRED_ANSWERS["domain"]
@@ -94,15 +95,11 @@ def test_every_container_names_ses_and_reads_the_senders_only_when_answered(
 
 
 def test_the_requirement_installs_django_ses_only_with_ses(rendered: Rendered) -> None:
-    """The message after the copy names copier.yml's `package_extras` (computed, so not in
-    the answers file): rendered from the recorded answers, as Copier renders it."""
+    """The message after the copy names copier.yml's `package_extras` (derived, so not in
+    the answers file): the same rule, from the recorded answers."""
     answers = yaml.safe_load((rendered.root / ".copier-answers.django-aws.yml").read_text())
     assert answers.get("email", "app") == rendered.case.email
-    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-    template = jinja2.Environment(autoescape=False).from_string(  # noqa: S701 (not HTML)
-        questions["package_extras"]["default"]
-    )
-    extras = template.render(answers).strip().split(",")
+    extras = package_extras(answers).split(",")
     assert ("ses" in extras) == ses(rendered)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from django_aws_settings.ops.repository import repository_facts
 from django_aws_settings.ops.repository.answers import migrate_command, stated_answers
+from django_aws_settings.ops.repository.derived import needs_elasticache, package_extras
 from django_aws_settings.ops.repository.image import image_plan, placeholder_for
 from django_aws_settings.ops.repository.variables import kind_by_name, variable_destinations
 
@@ -161,3 +163,24 @@ def test_beat_keeps_its_flags_but_not_the_schedule_file_or_detaching(tmp_path: P
     )
     answers = stated_answers(repository_facts(root).as_dict())
     assert answers["celery_beat_flags"] == ["--max-interval", "30"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "extras", "elasticache"),
+    [
+        # Recorded answers leave unasked questions out: their defaults apply.
+        ({}, "postgres,redis,celery,s3,whitenoise", True),
+        ({"celery": False, "media_on_s3": False, "static_backend": "s3"}, "postgres,redis,s3",
+         True),
+        ({"broker": "sqs", "celery_result_backend": "none"}, "postgres,sqs,s3,whitenoise", False),
+        ({"broker": "sqs", "celery_result_backend": "redis"},
+         "postgres,redis,sqs,s3,whitenoise", True),
+        ({"broker": "sqs", "channels": True, "email": "ses", "media_on_s3": False},
+         "postgres,redis,sqs,whitenoise,ses,channels", True),
+    ],
+)  # fmt: skip
+def test_derived_answers_follow_the_broker_results_channels_and_email(
+    answers: dict[str, Any], extras: str, elasticache: bool
+) -> None:
+    assert package_extras(answers) == extras
+    assert needs_elasticache(answers) is elasticache
